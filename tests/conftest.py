@@ -1,0 +1,12 @@
+"""Test setup shared by every test file.
+
+LiteLLM fetches its price table from the internet at import unless LITELLM_LOCAL_MODEL_COST_MAP is
+set, so it is set here, before any test module imports LiteLLM. Every address but loopback is
+blocked by pytest-socket (`--allow-hosts` in pyproject.toml).
+"""
+import os
+
+os.environ['LITELLM_LOCAL_MODEL_COST_MAP'] = 'True'
+# No test may depend on a real key: remove any the developer's shell carries.
+for _k in [k for k in os.environ if k.endswith('_API_KEY') or k.endswith('_API_BASE')]:
+    del os.environ[_k]
