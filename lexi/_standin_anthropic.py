@@ -1,0 +1,113 @@
+"""Anthropic Messages wire format for lexi's provider stand-in (JSON and SSE), shaped as
+api.anthropic.com sends it: thinking blocks with signatures, server-side web search
+(server_tool_use + web_search_tool_result), text blocks with citations, tool_use blocks,
+and usage with prompt-cache and web-search counts.
+"""
+from __future__ import annotations
+import json
+
+from ._standin_script import Tokens, Turn, pieces, signature, sse
+
+__all__ = ['reply_json', 'reply_events', 'error_body', 'STOP_REASONS']
+
+STOP_REASONS = {'stop': 'end_turn', 'length': 'max_tokens', 'tool_calls': 'tool_use', 'content_filter': 'refusal'}
+_ERRORS = {400: 'invalid_request_error', 401: 'authentication_error', 402: 'billing_error', 403: 'permission_error',
+           404: 'not_found_error', 413: 'request_too_large', 429: 'rate_limit_error', 500: 'api_error',
+           504: 'timeout_error', 529: 'overloaded_error'}
+_DIRECT = {'type': 'direct'}
+
+
+def error_body(status: int, message: str, request_id: str = 'req_011standin') -> dict:
+    "Anthropic's error body: {'type': 'error', 'error': {'type', 'message'}, 'request_id'}."
+    typ = _ERRORS.get(status, 'api_error' if status >= 500 else 'invalid_request_error')
+    return {'type': 'error', 'error': {'type': typ, 'message': message}, 'request_id': request_id}
+
+
+def _usage(t: Tokens, start: bool = False) -> dict:
+    u = {'input_tokens': t.input - t.cache_read - t.cache_write, 'cache_creation_input_tokens': t.cache_write,
+         'cache_read_input_tokens': t.cache_read}
+    if start: u['cache_creation'] = {'ephemeral_5m_input_tokens': t.cache_write, 'ephemeral_1h_input_tokens': 0}
+    u['output_tokens'] = 1 if start else t.output
+    if start: u['service_tier'] = 'standard'
+    if t.web_searches and not start: u['server_tool_use'] = {'web_search_requests': t.web_searches, 'web_fetch_requests': 0}
+    return u
+
+
+def _search_blocks(turn: Turn) -> list[dict]:
+    "For each query a server_tool_use block; then one web_search_tool_result per query, listing the cited sources."
+    ids = [turn.ids.srvtoolu() for _ in turn.reply.search or ()]
+    uses = [{'type': 'server_tool_use', 'id': i, 'name': 'web_search', 'input': {'query': q}, 'caller': _DIRECT}
+            for i, q in zip(ids, turn.reply.search or ())]
+    results = [{'type': 'web_search_result', 'title': c.title, 'url': c.url, 'encrypted_content': turn.ids.blob(),
+                'page_age': None} for c in turn.reply.citations]
+    return uses + [{'type': 'web_search_tool_result', 'tool_use_id': i, 'content': results, 'caller': _DIRECT} for i in ids]
+
+
+def _text_block(turn: Turn, part) -> dict:
+    if isinstance(part, str): return {'type': 'text', 'text': part}
+    cits = [{'type': 'web_search_result_location', 'cited_text': c.cited_text, 'url': c.url, 'title': c.title,
+             'encrypted_index': turn.ids.blob(24)} for c in part.citations]
+    return {'citations': cits, 'type': 'text', 'text': part.text}
+
+
+def _blocks(turn: Turn) -> list[dict]:
+    "The message's content blocks, in the order Anthropic sends them."
+    r = turn.reply
+    blocks = [{'type': 'thinking', 'thinking': r.thinking, 'signature': signature(r)}] if r.thinking else []
+    blocks += _search_blocks(turn) if r.search else []
+    blocks += [_text_block(turn, p) for p in r.parts]
+    blocks += [{'type': 'tool_use', 'id': tc.id or turn.ids.toolu(), 'name': tc.name, 'input': tc.args or {},
+                'caller': _DIRECT} for tc in r.tool_calls]
+    return blocks
+
+
+def reply_json(turn: Turn) -> dict:
+    "A `message` body."
+    return {'model': turn.model, 'id': turn.ids.msg(), 'type': 'message', 'role': 'assistant',
+            'content': _blocks(turn), 'stop_reason': STOP_REASONS[turn.reply.finish_reason], 'stop_sequence': None,
+            'usage': {**_usage(turn.tokens, start=True), 'output_tokens': turn.tokens.output,
+                      **({'server_tool_use': _usage(turn.tokens)['server_tool_use']} if turn.tokens.web_searches else {})}}
+
+
+def _delta(i: int, delta: dict) -> bytes:
+    return sse({'type': 'content_block_delta', 'index': i, 'delta': delta}, 'content_block_delta')
+
+
+def _block_start(block: dict) -> dict:
+    "The content_block_start form of a block: its content arrives in deltas."
+    typ = block['type']
+    if typ == 'thinking': return {'type': 'thinking', 'thinking': '', 'signature': ''}
+    if typ == 'text': return {'citations': [], 'type': 'text', 'text': ''} if 'citations' in block else {'type': 'text', 'text': ''}
+    if typ in ('tool_use', 'server_tool_use'): return {**block, 'input': {}}
+    return block
+
+
+def _block_deltas(turn: Turn, i: int, block: dict) -> list[bytes]:
+    typ, size = block['type'], turn.reply.chunk_size
+    if typ == 'thinking':
+        return [_delta(i, {'type': 'thinking_delta', 'thinking': p}) for p in pieces(block['thinking'], size)] + \
+               [_delta(i, {'type': 'signature_delta', 'signature': block['signature']})]
+    if typ == 'text':
+        cits = [_delta(i, {'type': 'citations_delta', 'citation': c}) for c in block.get('citations', ())]
+        return cits + [_delta(i, {'type': 'text_delta', 'text': p}) for p in pieces(block['text'], size)]
+    if typ in ('tool_use', 'server_tool_use'):
+        args = json.dumps(block['input']) if block['input'] else ''
+        return [_delta(i, {'type': 'input_json_delta', 'partial_json': p}) for p in [''] + pieces(args, size or 8)]
+    return []
+
+
+def reply_events(turn: Turn) -> list[bytes]:
+    "message_start, per block content_block_start/delta.../stop (a ping after the first start), message_delta, message_stop."
+    t = turn.tokens
+    start = {'model': turn.model, 'id': turn.ids.msg(), 'type': 'message', 'role': 'assistant', 'content': [],
+             'stop_reason': None, 'stop_sequence': None, 'usage': _usage(t, start=True)}
+    events = [sse({'type': 'message_start', 'message': start}, 'message_start')]
+    for i, block in enumerate(_blocks(turn)):
+        events.append(sse({'type': 'content_block_start', 'index': i, 'content_block': _block_start(block)},
+                          'content_block_start'))
+        if i == 0: events.append(sse({'type': 'ping'}, 'ping'))
+        events += _block_deltas(turn, i, block)
+        events.append(sse({'type': 'content_block_stop', 'index': i}, 'content_block_stop'))
+    delta = {'stop_reason': STOP_REASONS[turn.reply.finish_reason], 'stop_sequence': None}
+    events.append(sse({'type': 'message_delta', 'delta': delta, 'usage': _usage(t)}, 'message_delta'))
+    return events + [sse({'type': 'message_stop'}, 'message_stop')]

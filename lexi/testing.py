@@ -1,0 +1,202 @@
+"""A provider stand-in for testing code that calls LLMs through LiteLLM, offline.
+
+`StandIn` is a real HTTP server on 127.0.0.1 (a free port, a background thread) that speaks the
+wire formats LiteLLM talks to: OpenAI chat completions (plus /embeddings and /models), Anthropic
+Messages, and Gemini generateContent / streamGenerateContent. You queue provider-neutral scripts;
+each request takes the next one and gets it rendered in its provider's exact JSON or
+server-sent-event format, so LiteLLM's own request building and response parsing run for real.
+Every request is recorded (credentials redacted), so a test can check what was sent.
+
+    import litellm
+    from lexi.testing import StandIn, Reply, ToolCall, Fault
+
+    with StandIn() as srv:
+        srv.queue(Reply(text='Hi!'),
+                  Reply(tool_calls=[ToolCall('add', {'a': 1, 'b': 2})]))
+        r = litellm.completion('anthropic/claude-sonnet-4-5', [{'role': 'user', 'content': 'Hello'}],
+                               **srv.kwargs('anthropic'))
+        assert r.choices[0].message.content == 'Hi!'
+        sent = srv.requests[-1].body          # what LiteLLM put on the wire
+        assert sent['messages'][0]['content'] == [{'type': 'text', 'text': 'Hello'}]
+
+In pytest, the `standin` fixture (registered by lexi's pytest plugin) gives a started `StandIn` and
+fails the test at teardown if any request found nothing scripted.
+
+What you can script (one item per request, first in first out, shared by all providers):
+- `Reply(text, tool_calls, thinking, signature, search, finish, usage, model, delay, event_delay,
+  cut_after, chunk_size)`: a model answer. Whether it goes out as JSON or as a stream depends on
+  the request (`stream=True`, or Gemini's streaming endpoint).
+- `Fault(status, message, retry_after)`: an HTTP error with the provider's error body (and a
+  Retry-After header if given). LiteLLM maps it to its exceptions (429 -> RateLimitError,
+  500 -> InternalServerError, 503 -> ServiceUnavailableError; Anthropic's 529 -> InternalServerError).
+- `Embeddings(vectors)`: the answer to an embeddings request.
+- `srv.queue_raw(body, status, content_type, headers)`: a body sent exactly as given.
+`GET /models` is not scripted: it lists `srv.models`.
+
+Routing: `srv.kwargs(provider)` gives LiteLLM the `api_base` and a dummy `api_key` for 'openai',
+'anthropic' or 'gemini' (use the matching model prefix: 'openai/...', 'anthropic/...',
+'gemini/...'); `srv.env(provider)` gives the same as environment variables.
+
+Retries: the OpenAI SDK under LiteLLM's 'openai/' models retries 408/409/429/5xx answers, timeouts
+and dropped connections twice by default. Faults carry `x-should-retry: false`, which the SDK
+obeys, so one Fault answers exactly one call. For timeouts (`Reply(delay=...)` with a short
+`timeout=`) and dropped connections (`cut_after` on a non-stream request) pass `max_retries=0`,
+or the SDK's retries take the next queued items (or find nothing scripted).
+
+Mid-stream cuts: `Reply(cut_after=N)` sends the first N events of a stream, then closes the
+connection without the end of the chunked body, as a dropped connection looks; LiteLLM raises
+`litellm.exceptions.MidStreamFallbackError` (wrapping an APIConnectionError) while the stream is
+read, after the chunks before the cut. On a non-stream request `cut_after` drops the connection
+without an answer. N counts events: OpenAI chunks (the first carries only the role), Anthropic
+events (message_start, content_block_start, ping, deltas, ...), Gemini chunks.
+
+Usage (`Reply(usage=dict(...))`) is provider-neutral: `input` is every prompt token (cached ones
+included, as LiteLLM's `prompt_tokens` reports), `output` every completion token (reasoning
+included); `cache_read`, `cache_write` and `reasoning` are parts of those. On the wire:
+- OpenAI: prompt/completion tokens, `cached_tokens`, `reasoning_tokens` (no cache writes).
+  Streams carry usage only when the request sets `stream_options={'include_usage': True}`; the
+  same holds for what LiteLLM reports for Anthropic and Gemini streams.
+- Anthropic: `input_tokens` is the uncached rest; cache reads/writes and web search requests are
+  separate fields. Anthropic sends no reasoning count: LiteLLM estimates it from the thinking text.
+- Gemini: promptTokenCount, candidatesTokenCount (output minus reasoning), thoughtsTokenCount,
+  cachedContentTokenCount (no cache writes).
+
+What LiteLLM 1.106 makes of some replies (real providers give the same results):
+- Gemini: the first functionCall part carries a thoughtSignature, so LiteLLM's id for that call
+  is '<id>__thought__<signature>' (the id is the ToolCall's, or LiteLLM's own `call_...`).
+- Anthropic web search: LiteLLM lists the server-side `web_search` call (id 'srvtoolu_...') among
+  `message.tool_calls`; a tool loop must not try to run it.
+- Gemini grounding: a cited span at the very start of the text has no startIndex on the wire, and
+  LiteLLM makes no annotation for it.
+- Streams: LiteLLM's chunks name the requested model, not `Reply(model=...)`.
+"""
+from __future__ import annotations
+import collections
+import json
+import threading
+from typing import Any, Iterable
+
+from ._standin_script import Citation, Cited, Embeddings, Fault, Ids, Raw, Reply, Request, ToolCall
+from ._standin_server import Server
+from .errors import UsageError
+
+__all__ = ['StandIn', 'Reply', 'ToolCall', 'Cited', 'Citation', 'Embeddings', 'Fault', 'Request',
+           'PROVIDERS', 'DEFAULT_MODELS']
+
+PROVIDERS = ('openai', 'anthropic', 'gemini')
+DEFAULT_MODELS = ('gpt-4.1', 'gpt-4.1-mini', 'text-embedding-3-small')
+_KEY = 'test-key'
+_SCRIPTABLE = (Reply, Fault, Embeddings, Raw)
+
+
+class StandIn:
+    """A loopback HTTP server answering LiteLLM's provider requests from a queue of scripts.
+
+    Use it as a context manager (`with StandIn() as srv:`), or call `start()` and `close()`.
+    Attributes: `requests` (every `Request` received, in order), `unscripted` (requests the
+    stand-in answered with its own error: nothing scripted, wrong item type, unknown path),
+    `models` (what GET /models lists; a list you may change), `url` (base URL).
+    """
+
+    def __init__(self,
+                 models: Iterable[str] | None = None,  # model ids GET /models lists (default DEFAULT_MODELS)
+                 seed: int | None = 0):                # seed for generated ids (None: different every run)
+        self.models: list[str] = list(DEFAULT_MODELS if models is None else models)
+        self.requests: list[Request] = []
+        self.unscripted: list[Request] = []
+        self.ids = Ids(seed)
+        self._items: collections.deque = collections.deque()
+        self._lock = threading.Lock()
+        self._server: Server | None = None
+
+    # -- lifecycle
+    def start(self) -> 'StandIn':
+        "Start serving on 127.0.0.1 at a free port (idempotent); returns self."
+        if self._server is None: self._server = Server(self)
+        return self
+
+    def close(self) -> None:
+        "Stop serving and close open connections. Recorded requests stay readable."
+        if self._server is not None: self._server.stop()
+        self._server = None
+
+    def __enter__(self) -> 'StandIn': return self.start()
+    def __exit__(self, *exc) -> None: self.close()
+
+    @property
+    def url(self) -> str:
+        "Base URL, e.g. 'http://127.0.0.1:54321'."
+        if self._server is None:
+            raise UsageError('The stand-in is not running: use `with StandIn() as srv:` or call srv.start() first.')
+        return f'http://127.0.0.1:{self._server.server_port}'
+
+    # -- scripting
+    def queue(self, *items: Reply | Fault | Embeddings | str) -> 'StandIn':
+        "Queue scripted items, answered in order by the next requests; a str is short for Reply(text=str)."
+        items = tuple(Reply(text=i) if isinstance(i, str) else i for i in items)
+        for i in items:
+            if not isinstance(i, _SCRIPTABLE):
+                raise UsageError(f'srv.queue() takes Reply, Fault, Embeddings or str items, not {type(i).__name__}.')
+        with self._lock: self._items.extend(items)
+        return self
+
+    def queue_raw(self,
+                  body: bytes | str | dict | list,  # sent verbatim; a dict or list is sent as JSON
+                  status: int = 200,                # HTTP status
+                  content_type: str = 'application/json',
+                  headers: dict | None = None,      # extra response headers
+                  delay: float = 0.0) -> 'StandIn': # seconds to wait before answering
+        """Queue a body sent exactly as given, whatever the provider (e.g. a hand-written SSE stream).
+        An error status also gets `x-should-retry: false` unless `headers` set it (see Retries above)."""
+        if isinstance(body, (dict, list)): body = json.dumps(body)
+        if isinstance(body, str): body = body.encode()
+        if not isinstance(body, bytes): raise UsageError('queue_raw(body) takes bytes, str, dict or list.')
+        return self.queue(Raw(body, status, content_type, tuple((headers or {}).items()), delay))
+
+    @property
+    def pending(self) -> list:
+        "Items queued and not yet used, in order."
+        with self._lock: return list(self._items)
+
+    def reset(self) -> None:
+        "Forget queued items, recorded requests and unscripted requests."
+        with self._lock:
+            self._items.clear()
+            self.requests.clear()
+            self.unscripted.clear()
+
+    # -- routing LiteLLM here
+    def _bases(self) -> dict[str, str]:
+        return {'openai': f'{self.url}/v1', 'anthropic': self.url, 'gemini': f'{self.url}/v1beta'}
+
+    def _check(self, provider: str) -> str:
+        if provider not in PROVIDERS:
+            raise UsageError(f'Unknown provider {provider!r}: use one of {", ".join(PROVIDERS)} '
+                             "(the prefix of the LiteLLM model name, e.g. 'anthropic/claude-sonnet-4-5').")
+        return provider
+
+    def kwargs(self, provider: str) -> dict[str, Any]:
+        "Keyword arguments for litellm.completion/acompletion/embedding: api_base and a dummy api_key."
+        return {'api_base': self._bases()[self._check(provider)], 'api_key': _KEY}
+
+    def env(self, provider: str) -> dict[str, str]:
+        "Environment variables with the same effect as `kwargs(provider)` (set them before the call)."
+        base = self._bases()[self._check(provider)]
+        return {'openai': {'OPENAI_BASE_URL': base, 'OPENAI_API_BASE': base, 'OPENAI_API_KEY': _KEY},
+                'anthropic': {'ANTHROPIC_API_BASE': base, 'ANTHROPIC_BASE_URL': base, 'ANTHROPIC_API_KEY': _KEY},
+                'gemini': {'GEMINI_API_BASE': base, 'GEMINI_API_KEY': _KEY}}[provider]
+
+    # -- called from server threads
+    def _take(self):
+        with self._lock: return self._items.popleft() if self._items else None
+
+    def _record(self, req: Request) -> None:
+        with self._lock: self.requests.append(req)
+
+    def _flag(self, req: Request) -> None:
+        with self._lock: self.unscripted.append(req)
+
+    def __repr__(self) -> str:
+        where = self.url if self._server else 'stopped'
+        return (f'<StandIn {where}: {len(self._items)} pending, {len(self.requests)} requests, '
+                f'{len(self.unscripted)} unscripted>')
