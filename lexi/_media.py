@@ -1,0 +1,94 @@
+"""Content parts for media: tell what bytes are by their magic number, and build the part dicts
+LiteLLM accepts for each kind (images, PDFs, audio), from bytes, files and URLs.
+
+Parts built here:
+    image  {'type': 'image_url', 'image_url': 'data:image/png;base64,...'}   (or the https URL)
+    PDF    {'type': 'file', 'file': {'file_data': 'data:application/pdf;base64,...'}}
+           {'type': 'file', 'file': {'file_id': 'https://.../doc.pdf'}}        (a URL)
+    audio  {'type': 'input_audio', 'input_audio': {'data': '<base64>', 'format': 'wav' | 'mp3'}}
+    text   {'type': 'text', 'text': '...'}
+"""
+from __future__ import annotations
+import base64
+from pathlib import Path, PurePosixPath
+from urllib.parse import urlparse
+
+from .errors import UsageError
+
+__all__ = ['sniff_mime', 'media_part', 'part_from_bytes', 'part_from_path', 'part_from_url', 'is_url',
+           'text_part', 'ACCEPTED_KINDS']
+
+ACCEPTED_KINDS = 'JPEG, PNG, GIF or WebP images, PDF documents, WAV or MP3 audio'
+IMAGE_EXTS = {'.jpg': 'image/jpeg', '.jpeg': 'image/jpeg', '.png': 'image/png', '.gif': 'image/gif',
+              '.webp': 'image/webp'}
+AUDIO_EXTS = {'.wav', '.mp3'}
+AUDIO_FORMATS = {'audio/wav': 'wav', 'audio/mpeg': 'mp3'}
+
+
+def _is_mp3_frame(data: bytes) -> bool:
+    "An MPEG audio frame header: 11 sync bits, then a layer other than 'reserved' (which AAC's ADTS uses)."
+    return len(data) >= 4 and data[0] == 0xFF and data[1] & 0xE0 == 0xE0 and (data[1] >> 1) & 3 != 0
+
+
+def sniff_mime(data: bytes) -> str | None:
+    "MIME type of `data` from its magic number, or None when it is none of the kinds lexi sends."
+    head = bytes(data[:16])
+    if head.startswith(b'\xff\xd8\xff'): return 'image/jpeg'
+    if head.startswith(b'\x89PNG\r\n\x1a\n'): return 'image/png'
+    if head[:6] in (b'GIF87a', b'GIF89a'): return 'image/gif'
+    if head[:4] == b'RIFF' and head[8:12] == b'WEBP': return 'image/webp'
+    if head[:4] == b'RIFF' and head[8:12] == b'WAVE': return 'audio/wav'
+    if head.startswith(b'%PDF-'): return 'application/pdf'
+    if head.startswith(b'ID3') or _is_mp3_frame(head): return 'audio/mpeg'
+    return None
+
+
+def media_part(data: bytes, mime: str) -> dict:
+    "The LiteLLM content part carrying `data` of type `mime` inline (base64)."
+    b64 = base64.b64encode(bytes(data)).decode('ascii')
+    if mime.startswith('image/'): return {'type': 'image_url', 'image_url': f'data:{mime};base64,{b64}'}
+    if mime == 'application/pdf': return {'type': 'file', 'file': {'file_data': f'data:{mime};base64,{b64}'}}
+    if mime in AUDIO_FORMATS: return {'type': 'input_audio', 'input_audio': {'data': b64, 'format': AUDIO_FORMATS[mime]}}
+    raise UsageError(f"lexi cannot send media of type {mime!r}; it sends {ACCEPTED_KINDS}.")
+
+
+def part_from_bytes(data: bytes, what: str = 'these bytes') -> dict:
+    "A content part for raw media bytes, whose kind is told by their magic number."
+    mime = sniff_mime(data)
+    if mime is None:
+        start = bytes(data[:8])
+        raise UsageError(f"lexi cannot tell what {what} are (they start with {start!r}); pass {ACCEPTED_KINDS}, "
+                         "or send text as a str.")
+    return media_part(data, mime)
+
+
+def part_from_path(path: Path) -> dict:
+    "A content part for the media file at `path` (its bytes are read and sniffed)."
+    try: data = Path(path).read_bytes()
+    except (FileNotFoundError, IsADirectoryError, PermissionError) as e:
+        raise UsageError(f"cannot read {str(path)!r} ({e.strerror}); pass the path of a media file or its bytes.") from e
+    if sniff_mime(data) is None and path.suffix.lower() in {'.txt', '.md', '.csv', '.json', '.py', '.html'}:
+        raise UsageError(f"{str(path)!r} looks like text: pass its text instead, e.g. Path({str(path)!r}).read_text().")
+    return part_from_bytes(data, what=f"the bytes of {str(path)!r}")
+
+
+def is_url(s: str) -> bool:
+    "True if `s` is a bare http(s) URL (nothing but the URL)."
+    if not s.startswith(('http://', 'https://')) or any(c.isspace() for c in s): return False
+    return bool(urlparse(s).netloc)
+
+
+def part_from_url(url: str) -> dict:
+    "A content part referring to media at `url`, its kind told by the URL path's extension."
+    ext = PurePosixPath(urlparse(url).path).suffix.lower()
+    if ext in IMAGE_EXTS: return {'type': 'image_url', 'image_url': url}
+    if ext == '.pdf': return {'type': 'file', 'file': {'file_id': url}}
+    if ext in AUDIO_EXTS:
+        raise UsageError(f"audio is sent inline, not by URL ({url}): download it and pass the bytes or a Path.")
+    raise UsageError(f"lexi cannot tell what kind of media {url} is from its extension; download it and pass the "
+                     f"bytes or a Path ({ACCEPTED_KINDS}), or send the URL as text inside a sentence "
+                     "or a {'type': 'text', 'text': url} part.")
+
+
+def text_part(s: str) -> dict:
+    return {'type': 'text', 'text': s}
