@@ -2,12 +2,18 @@
 
 LiteLLM costs about 3 s and 160 MB to import, so lexi imports it on first use, never at
 `import lexi`. Nothing here changes LiteLLM's own state or the environment (set
-LITELLM_LOCAL_MODEL_COST_MAP=True yourself to keep LiteLLM from fetching its price table).
+LITELLM_LOCAL_MODEL_COST_MAP=True yourself to keep LiteLLM from fetching its price table),
+except `patch_litellm`, which does so only when called and is undone by `unpatch_litellm`.
 """
 from __future__ import annotations
 import importlib
+import random
+import uuid as _std_uuid
 
-__all__ = ['lm', 'lm_types']
+__all__ = ['lm', 'lm_types', 'patch_litellm', 'unpatch_litellm', 'FIXED_ID', 'FIXED_CREATED']
+
+FIXED_ID = 'chatcmpl-xxx'      # the `id` of every response while patched
+FIXED_CREATED = 1000000000     # the `created` timestamp of every response while patched
 
 
 def lm():
@@ -19,3 +25,78 @@ def lm_types():
     "`litellm.types.utils`, where Message, ModelResponse, Delta and friends live."
     lm()
     return importlib.import_module('litellm.types.utils')
+
+
+# What patch_litellm replaced, so unpatch_litellm can put it back. Empty when not patched.
+_saved: dict = {}
+
+
+class _Patched:
+    "Returned by `patch_litellm`; as a context manager it undoes the patch on exit."
+    def __enter__(self): return self
+    def __exit__(self, *exc): unpatch_litellm()
+    def __repr__(self): return f'<lexi.patch_litellm active={bool(_saved)}>'
+
+
+def _uuid_module():
+    "The uuid provider every LiteLLM module calls at run time (`litellm._uuid.uuid`)."
+    return importlib.import_module('litellm._uuid').uuid
+
+
+def _fixed(name: str, value):
+    return FIXED_ID if name == 'id' else FIXED_CREATED if name == 'created' else value
+
+
+def _install(base, uuids):
+    "Wrap ModelResponseBase's __init__ and __setattr__ so id/created are fixed; remember the originals."
+    _saved.update(base=base, uuids=uuids, init=base.__dict__.get('__init__'),
+                  setattr=base.__dict__.get('__setattr__'), uuid4=uuids.uuid4)
+    orig_init, orig_setattr = base.__init__, base.__setattr__
+
+    def __init__(self, *args, **kwargs):
+        kwargs.update(id=FIXED_ID, created=FIXED_CREATED)
+        orig_init(self, *args, **kwargs)
+
+    def __setattr__(self, name, value): orig_setattr(self, name, _fixed(name, value))
+    base.__init__, base.__setattr__ = __init__, __setattr__
+
+
+def _seeded_uuid4(seed: int):
+    "A uuid4 replacement drawing from its own generator seeded with `seed`."
+    rng = random.Random(seed)
+    return lambda: _std_uuid.UUID(int=rng.getrandbits(128), version=4)
+
+
+def patch_litellm(seed: int | None = 0  # seeds the generated ids and Python's `random` (None: leave them random)
+                  ) -> _Patched:
+    """Make LiteLLM responses reproducible, for notebooks and recorded examples.
+
+    While patched: every ModelResponse / ModelResponseStream gets `id='chatcmpl-xxx'` and
+    `created=1000000000`, however LiteLLM builds or later changes it (lexi wraps
+    `ModelResponseBase.__init__` and `__setattr__`); the ids LiteLLM invents itself (such as
+    Gemini tool-call ids `call_...`) come from a generator seeded with `seed` (lexi replaces
+    `uuid4` on the module LiteLLM draws its uuids from, `litellm._uuid.uuid`); and Python's
+    `random` is seeded with `seed` (so lexi's `random_tool_id` repeats too), its previous state
+    kept for `unpatch_litellm`. Nothing is patched at import; call this explicitly. Calling it
+    again re-seeds. Undo with `unpatch_litellm()`, or use `with patch_litellm(): ...`.
+    """
+    if not _saved: _install(lm_types().ModelResponseBase, _uuid_module())
+    _saved['uuids'].uuid4 = _saved['uuid4'] if seed is None else _seeded_uuid4(seed)
+    if seed is not None:
+        _saved.setdefault('random_state', random.getstate())
+        random.seed(seed)
+    return _Patched()
+
+
+def unpatch_litellm() -> bool:
+    "Undo `patch_litellm`: LiteLLM's own ids, timestamps and uuids again; `random`'s state restored. True if it was patched."
+    if not _saved: return False
+    base = _saved['base']
+    for name in ('init', 'setattr'):
+        attr = f'__{name}__'
+        if _saved[name] is None: delattr(base, attr)
+        else: setattr(base, attr, _saved[name])
+    _saved['uuids'].uuid4 = _saved['uuid4']
+    if 'random_state' in _saved: random.setstate(_saved['random_state'])
+    _saved.clear()
+    return True

@@ -1,0 +1,79 @@
+"""Puts back what LiteLLM's `stream_chunk_builder` loses when it joins streamed chunks.
+
+Measured on LiteLLM 1.106.2 by streaming and not streaming the same provider replies:
+- `model` is the name the caller asked for ('claude-sonnet-4-5'), not the model that answered
+  ('claude-sonnet-4-5-20250929'), which the chunks carry in `hidden_params`.
+- `provider_specific_fields` are merged last-chunk-wins, so: Anthropic citations all land in one
+  list instead of one list per cited text block; `thinking_blocks` keeps only the last fragment
+  (the signature, with empty thinking text); `web_search_calls` stays a dict keyed by call id
+  instead of the list a non-streamed reply has; Gemini `thought_signatures` keeps only the last
+  chunk's signatures.
+Everything else (text, parallel tool calls, reasoning_content, message.thinking_blocks with
+signatures, annotations, usage with cache and reasoning tokens) stream_chunk_builder gets right.
+
+The helpers here are pure: they read chunk objects (or dicts) and fix a built response in place.
+"""
+from __future__ import annotations
+
+__all__ = ['get', 'chunk_delta', 'merged_provider_fields', 'restore_dropped']
+
+# Keys whose value each chunk sends in full (the latest is the complete one).
+_SKIP = frozenset({'citation', 'thinking_blocks'})
+
+
+def get(o, key, default=None):
+    "`o[key]` for dicts, `o.key` otherwise; `default` when missing."
+    if isinstance(o, dict): return o.get(key, default)
+    return getattr(o, key, default)
+
+
+def chunk_delta(chunk):
+    "The first choice's delta of a stream chunk, or None (no choices, or not a chunk)."
+    choices = get(chunk, 'choices') or []
+    return get(choices[0], 'delta') if choices else None
+
+
+def _citation_groups(deltas: list) -> list:
+    "Citations grouped as the provider sent them: one list per run of citation deltas (one cited block)."
+    groups, run = [], None
+    for d in deltas:
+        c = (get(d, 'provider_specific_fields') or {}).get('citation')
+        if c is not None:
+            if run is None: run = []; groups.append(run)
+            run.append(dict(c))
+        elif get(d, 'content'): run = None
+    return groups
+
+
+def _add_fields(merged: dict, fields: dict):
+    for k, v in fields.items():
+        if k in _SKIP: continue
+        if k == 'thought_signatures':
+            have = merged.setdefault(k, [])
+            have.extend(s for s in (v or []) if s not in have)
+        else: merged[k] = v
+
+
+def merged_provider_fields(deltas: list, thinking_blocks=None) -> dict:
+    "The message's provider_specific_fields as a non-streamed reply would carry them."
+    merged, saw_thinking = {}, False
+    for d in deltas:
+        fields = get(d, 'provider_specific_fields') or {}
+        saw_thinking = saw_thinking or 'thinking_blocks' in fields
+        _add_fields(merged, fields)
+    if isinstance(merged.get('web_search_calls'), dict): merged['web_search_calls'] = list(merged['web_search_calls'].values())
+    if groups := _citation_groups(deltas): merged['citations'] = groups
+    if saw_thinking and thinking_blocks: merged['thinking_blocks'] = list(thinking_blocks)
+    return merged
+
+
+def restore_dropped(resp, chunks: list):
+    "Fix `resp` (built by stream_chunk_builder from `chunks`) in place; returns it."
+    served = (get(resp, 'hidden_params') or {}).get('provider_response_model')
+    if served: resp.model = served
+    if not get(resp, 'choices'): return resp
+    msg = resp.choices[0].message
+    deltas = [d for d in map(chunk_delta, chunks) if d is not None]
+    fields = merged_provider_fields(deltas, get(msg, 'thinking_blocks'))
+    msg.provider_specific_fields = fields or None
+    return resp

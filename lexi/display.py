@@ -1,0 +1,108 @@
+"""Notebook rendering: responses as markdown, and live display of a chat stream.
+
+IPython is optional: it is imported inside the functions that need it, and everything here also
+works without a running IPython shell (display_stream then prints the text as it arrives).
+Nothing here patches LiteLLM's classes; `register_notebook_display` registers a markdown
+formatter with the running IPython shell instead.
+"""
+from __future__ import annotations
+import sys
+from typing import Any, AsyncIterable, Iterable
+
+from ._assemble import get
+from ._litellm import lm_types
+from .fmt import AsyncStreamFormatter, StreamFormatter
+
+__all__ = ['render_response', 'render_message', 'register_notebook_display', 'display_stream', 'adisplay_stream']
+
+
+def _text(content) -> str:
+    if isinstance(content, list):
+        return '\n\n'.join(p.get('text', '') for p in content if isinstance(p, dict) and p.get('type') == 'text')
+    return content or ''
+
+
+def _thinking(msg) -> str:
+    "The message's reasoning, from reasoning_content or its thinking blocks."
+    if text := get(msg, 'reasoning_content'): return text
+    return '\n\n'.join(get(b, 'thinking') or '' for b in get(msg, 'thinking_blocks') or []).strip()
+
+
+def _tool_line(tc) -> str:
+    fn = get(tc, 'function')
+    return f"🔧 {get(fn, 'name')}({get(fn, 'arguments') or ''})"
+
+
+def render_message(msg: Any  # an assistant Message or message dict
+                   ) -> str:
+    "Markdown for one message: collapsed thinking, the text, then one '🔧 name(arguments)' line per tool call."
+    parts = []
+    if thinking := _thinking(msg): parts.append(f'<details><summary>🧠 Thinking</summary>\n\n{thinking}\n\n</details>')
+    if text := _text(get(msg, 'content')): parts.append(text)
+    parts += [_tool_line(tc) for tc in get(msg, 'tool_calls') or []]
+    return '\n\n'.join(parts) or '*(empty reply)*'
+
+
+def render_response(resp: Any  # a ModelResponse (a Message or message dict is rendered without the details list)
+                    ) -> str:
+    """Markdown for a response: the message (see render_message) and a collapsed list of id, model,
+    finish_reason and usage."""
+    choices = get(resp, 'choices')
+    if not choices: return render_message(resp)
+    details = [f"id: `{get(resp, 'id')}`", f"model: `{get(resp, 'model')}`",
+               f"finish_reason: `{get(choices[0], 'finish_reason')}`"]
+    if usage := get(resp, 'usage'): details.append(f'usage: `{usage}`')
+    body = render_message(get(choices[0], 'message'))
+    return body + '\n\n<details>\n\n- ' + '\n- '.join(details) + '\n\n</details>'
+
+
+def _shell():
+    "The running IPython shell, or None (IPython missing or not running)."
+    try: from IPython import get_ipython
+    except ImportError: return None
+    return get_ipython()
+
+
+def register_notebook_display() -> bool:
+    """Show LiteLLM ModelResponses as markdown (render_response) in the running IPython shell.
+
+    Registers a 'text/markdown' formatter for ModelResponse; calling it again changes nothing.
+    Returns False, and does nothing, when no IPython shell is running.
+    """
+    shell = _shell()
+    if shell is None: return False
+    shell.display_formatter.formatters['text/markdown'].for_type(lm_types().ModelResponse, render_response)
+    return True
+
+
+class _Live:
+    "One display that shows the whole formatted output so far: an updated IPython display, or stdout."
+    def __init__(self):
+        self.handle = None
+        if _shell() is not None:
+            from IPython.display import Markdown, display
+            self.Markdown, self.handle = Markdown, display(Markdown(''), display_id=True)
+
+    def show(self, outp: str, piece: str):
+        if not piece: return
+        if self.handle is not None: self.handle.update(self.Markdown(outp))
+        else: sys.stdout.write(piece); sys.stdout.flush()
+
+
+def display_stream(rs: Iterable,                  # what Chat(..., stream=True) yields
+                   include_usage: bool = False,   # show each step's usage
+                   mx: int | None = 2000          # longest tool result shown whole
+                   ) -> StreamFormatter:
+    "Show the stream as live markdown (one display, updated as items arrive); returns the formatter (`.outp`)."
+    fmt, live = StreamFormatter(include_usage=include_usage, mx=mx), _Live()
+    for piece in fmt.format_stream(rs): live.show(fmt.outp, piece)
+    return fmt
+
+
+async def adisplay_stream(rs: AsyncIterable | Iterable,  # what AsyncChat(..., stream=True) yields
+                          include_usage: bool = False,
+                          mx: int | None = 2000) -> AsyncStreamFormatter:
+    "Async `display_stream`: `fmt = await adisplay_stream(rs)`."
+    fmt, live = AsyncStreamFormatter(include_usage=include_usage, mx=mx), _Live()
+    async for piece in fmt.format_stream(rs): live.show(fmt.outp, piece)
+    return fmt

@@ -1,0 +1,240 @@
+"""Formatted output of a chat (text, thinking marks, one collapsible block per tool call) and back.
+
+A tool round renders as a block holding a fenced JSON object:
+
+    <details class='tool-usage-details'>
+
+    ```json
+    {"id": "toolu_01", "call": {"function": "simple_add", "arguments": {"a": 10, "b": 5}},
+     "result": "15", "step": 1}
+    ```
+
+    </details>
+
+`arguments` keeps the argument values as JSON values (ints stay ints); a result longer than `mx`
+characters is cut, marked '<TRUNCATED>' and flagged `"truncated": true`; `step` numbers the
+assistant turns of one output, so calls made in parallel (one turn) share it. `fmt2hist` reads
+the JSON back into a history LiteLLM accepts; `hist2fmt` goes the other way. For what the blocks
+and texts hold, fmt2hist(hist2fmt(hist)) == hist (see hist2fmt for the exact conditions).
+"""
+from __future__ import annotations
+import json
+import re
+from typing import Any, AsyncIterable, Iterable
+
+from ._assemble import chunk_delta, get
+from ._litellm import lm_types
+from .errors import UsageError
+from .stream import THINKING_MARK
+
+__all__ = ['TOOL_DETAILS_TAG', 'USAGE_DETAILS_TAG', 'TRUNCATED', 're_tools', 'mk_tr_details', 'fmt2hist',
+           'hist2fmt', 'StreamFormatter', 'AsyncStreamFormatter']
+
+TOOL_DETAILS_TAG = "<details class='tool-usage-details'>"
+USAGE_DETAILS_TAG = "<details class='usage-details'>"
+TRUNCATED = '<TRUNCATED>'  # marks where a long tool result was cut
+
+# Splits formatted output into [text, block, json, text, block, json, ..., trailing text].
+re_tools = re.compile(r"^(<details class='tool-usage-details'>\n+```json\n+(.*?)\n+```\n+</details>)",
+                      flags=re.DOTALL | re.MULTILINE)
+_re_usage = re.compile(r"<details class='usage-details'>.*?</details>", flags=re.DOTALL)
+# A run of thinking marks the formatter printed: at the start, before the blank line that precedes text, or at the end.
+_re_thinking = re.compile(rf"\A\s*(?:{THINKING_MARK})+\s*|(?:{THINKING_MARK})+(?:\n\n|\s*\Z)")
+
+
+def _parse_args(raw) -> Any:
+    "Tool-call arguments as a JSON object when they parse to one; otherwise the raw string, untouched."
+    if isinstance(raw, dict): return raw
+    try: args = json.loads(raw) if isinstance(raw, str) and raw.strip() else {}
+    except ValueError: return raw
+    return args if isinstance(args, dict) else raw
+
+
+def _result(content, mx: int | None) -> tuple[Any, bool]:
+    "A tool result as a JSON value, cut to `mx` characters when longer; and whether it was cut."
+    if not isinstance(content, str):
+        try: text = json.dumps(content, ensure_ascii=False)
+        except (TypeError, ValueError): content = text = str(content)
+        if mx is None or len(text) <= mx: return content, False
+        content = text
+    if mx is not None and len(content) > mx: return content[:mx] + TRUNCATED, True
+    return content, False
+
+
+def mk_tr_details(tr: dict,               # tool result message: {'tool_call_id','role','name','content'}
+                  tc: Any,                # the tool call it answers: ChatCompletionMessageToolCall or dict
+                  mx: int | None = 2000,  # longest result kept whole (None: never cut)
+                  step: int | None = None # assistant turn number; calls of one turn share it
+                  ) -> str:
+    "A `<details class='tool-usage-details'>` block holding the call and its result as JSON."
+    fn = get(tc, 'function')
+    result, cut = _result(get(tr, 'content'), mx)
+    obj = {'id': get(tr, 'tool_call_id') or get(tc, 'id'),
+           'call': {'function': get(fn, 'name') or get(tr, 'name'), 'arguments': _parse_args(get(fn, 'arguments'))},
+           'result': result}
+    if cut: obj['truncated'] = True
+    if step is not None: obj['step'] = step
+    return f"\n\n{TOOL_DETAILS_TAG}\n\n```json\n{json.dumps(obj, indent=2, ensure_ascii=False)}\n```\n\n</details>\n\n"
+
+
+def _clean(text: str) -> str:
+    "Assistant text from a stretch of formatted output: without usage blocks, thinking marks, outer whitespace."
+    return _re_thinking.sub('', _re_usage.sub('', text or '')).strip()
+
+
+def _read_block(js: str, n: int) -> dict:
+    try: obj = json.loads(js)
+    except ValueError as e:
+        raise UsageError(f'fmt2hist: tool block {n} does not hold valid JSON ({e}); fix or remove that block.') from None
+    call = obj.get('call') if isinstance(obj, dict) else None
+    if not isinstance(call, dict) or not call.get('function') or not obj.get('id'):
+        raise UsageError(f'fmt2hist: tool block {n} needs "id" and "call": {{"function": ...}}; fix or remove that block.')
+    return obj
+
+
+def _tool_call(obj: dict):
+    t, args = lm_types(), obj['call'].get('arguments')
+    raw = args if isinstance(args, str) else json.dumps({} if args is None else args, separators=(',', ':'), ensure_ascii=False)
+    return t.ChatCompletionMessageToolCall(function=t.Function(arguments=raw, name=obj['call']['function']),
+                                           id=obj['id'], type='function')
+
+
+def _tool_msg(obj: dict) -> dict:
+    content = obj.get('result')
+    return {'tool_call_id': obj['id'], 'role': 'tool', 'name': obj['call']['function'],
+            'content': '' if content is None else content}
+
+
+def _emit(hist: list, group: dict | None):
+    "Append one assistant turn (its calls) and then its tool results."
+    if not group: return
+    Message = lm_types().Message
+    hist.append(Message(content=group['text'] or None, role='assistant', tool_calls=[_tool_call(o) for o in group['blocks']]))
+    hist.extend(_tool_msg(o) for o in group['blocks'])
+
+
+def fmt2hist(outp: str  # formatted output: StreamFormatter.outp, hist2fmt(...), or text in that format
+             ) -> list:
+    """A LiteLLM history from formatted output: assistant Messages with tool calls, tool result dicts,
+    and a final assistant Message holding the text after the last block (none if that text is empty).
+
+    Blocks with only whitespace between them (and the same `step`, when given) are one assistant turn
+    with several calls, followed by their results. Text before a turn becomes that turn's content
+    (None when there is none). Arguments are re-serialised compactly ('{"a":10,"b":5}'); a result
+    flagged truncated comes back cut, as shown. Usage blocks and thinking marks are dropped.
+    """
+    if not isinstance(outp, str): raise UsageError(f'fmt2hist needs the formatted output as a str, got {type(outp).__name__}.')
+    parts, hist, group = re_tools.split(outp), [], None
+    for n, i in enumerate(range(0, len(parts) - 1, 3), start=1):
+        text, obj = _clean(parts[i]), _read_block(parts[i + 2], n)
+        if text or group is None or group['step'] != obj.get('step'):
+            _emit(hist, group)
+            group = {'text': text, 'step': obj.get('step'), 'blocks': []}
+        group['blocks'].append(obj)
+    _emit(hist, group)
+    if final := _clean(parts[-1]): hist.append(lm_types().Message(content=final, role='assistant'))
+    return hist
+
+
+def _text_of(content) -> str:
+    if isinstance(content, list):
+        return '\n\n'.join(p.get('text', '') for p in content if isinstance(p, dict) and p.get('type') == 'text')
+    return content or ''
+
+
+def _check_roles(hist: list) -> dict:
+    "Tool results by call id; raises UsageError for messages hist2fmt cannot format."
+    for m in hist:
+        if get(m, 'role') not in ('assistant', 'tool'):
+            raise UsageError(f"hist2fmt formats the assistant side of a chat (assistant and tool messages); got a "
+                             f"{get(m, 'role')!r} message. Pass the messages after the user's last message.")
+    return {get(m, 'tool_call_id'): m for m in hist if get(m, 'role') == 'tool'}
+
+
+def hist2fmt(hist: list,                # assistant Messages/dicts with tool_calls, and tool result dicts
+             mx: int | None = None      # cut results longer than this (None keeps them whole, so fmt2hist gets them back)
+             ) -> str:
+    """The formatted output of `hist`, as StreamFormatter would have shown it; `fmt2hist` reverses it.
+
+    Round trip fmt2hist(hist2fmt(hist)) == hist holds when: assistant texts are stripped, non-empty
+    strings (None for a turn with only tool calls); tool-call arguments are compact JSON objects;
+    every tool call is followed by its result, and only the last message is a plain text reply.
+    """
+    results, out, step, used = _check_roles(hist), [], 0, set()
+    for m in hist:
+        if get(m, 'role') != 'assistant': continue
+        if text := _text_of(get(m, 'content')): out.append(('\n\n' if out and not out[-1].endswith('\n') else '') + text)
+        tcs = get(m, 'tool_calls') or []
+        step += bool(tcs)
+        for tc in tcs:
+            if (tr := results.get(get(tc, 'id'))) is None:
+                raise UsageError(f"hist2fmt: tool call {get(tc, 'id')!r} has no tool result in hist; add its result message.")
+            used.add(get(tc, 'id'))
+            out.append(mk_tr_details(tr, tc, mx=mx, step=step))
+    if orphans := set(results) - used: raise UsageError(f'hist2fmt: tool results {sorted(orphans)} answer no tool call in hist.')
+    return ''.join(out)
+
+
+class StreamFormatter:
+    """Turns the chat stream into formatted markdown, piece by piece; `.outp` is everything so far.
+
+    Items, as a streaming Chat yields them: stream chunks (their text; '🧠' per reasoning chunk),
+    the complete response of each step (its tool calls are remembered; its usage shown if
+    `include_usage`), and tool result dicts (each rendered with its call by `mk_tr_details`).
+    """
+    def __init__(self, include_usage: bool = False,  # add a collapsed usage block after each step
+                 mx: int | None = 2000):             # longest tool result shown whole
+        self.include_usage, self.mx = include_usage, mx
+        self.outp = ''                # all formatted output so far
+        self.tcs: dict = {}           # tool calls awaiting their results: id -> (call, step)
+        self.step = 0                 # assistant turns with tool calls seen so far
+        self._thinking = False
+
+    def format_item(self, o: Any) -> str:
+        "The formatted text for one stream item (possibly ''); also appended to `.outp`."
+        res = self._format(o)
+        self.outp += res
+        return res
+
+    def format_stream(self, rs: Iterable):
+        "Yield the formatted text of each item of `rs`."
+        for o in rs: yield self.format_item(o)
+
+    def _format(self, o) -> str:
+        if isinstance(o, dict): return self._result(o) if 'tool_call_id' in o else ''
+        if chunk_delta(o) is not None: return self._chunk(chunk_delta(o))
+        if get(o, 'choices'): return self._response(o)
+        return ''
+
+    def _chunk(self, delta) -> str:
+        res = ''
+        if get(delta, 'reasoning_content'): res, self._thinking = THINKING_MARK, True
+        if content := get(delta, 'content'):
+            if self._thinking: res, self._thinking = res + '\n\n', False
+            res += content
+        return res
+
+    def _response(self, o) -> str:
+        self._thinking = False
+        msg = get(get(o, 'choices')[0], 'message')
+        calls = get(msg, 'tool_calls') or []
+        self.step += bool(calls)
+        self.tcs.update({get(tc, 'id'): (tc, self.step) for tc in calls})
+        usage = get(o, 'usage')
+        if not (self.include_usage and usage): return ''
+        return f"\n\n{USAGE_DETAILS_TAG}<summary>usage</summary>\n\n`{usage}`\n\n</details>\n\n"
+
+    def _result(self, tr: dict) -> str:
+        unknown = ({'id': tr['tool_call_id'], 'function': {'name': tr.get('name'), 'arguments': '{}'}}, None)
+        tc, step = self.tcs.pop(tr['tool_call_id'], unknown)
+        return mk_tr_details(tr, tc, mx=self.mx, step=step)
+
+
+class AsyncStreamFormatter(StreamFormatter):
+    "StreamFormatter for async streams: `async for piece in fmt.format_stream(rs)`."
+    async def format_stream(self, rs: AsyncIterable | Iterable):
+        "Yield the formatted text of each item of `rs` (an async or a plain iterable)."
+        if hasattr(rs, '__aiter__'):
+            async for o in rs: yield self.format_item(o)
+        else:
+            for o in rs: yield self.format_item(o)

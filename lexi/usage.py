@@ -1,0 +1,62 @@
+"""Token usage and cost, per response and added up over a chat."""
+from __future__ import annotations
+from dataclasses import dataclass, fields
+
+from ._litellm import lm
+
+__all__ = ['Use', 'response_cost']
+
+
+def _get(o, *names, default=0):
+    "First non-None attribute (or key) along `names`, e.g. _get(usage, 'prompt_tokens_details', 'cached_tokens')."
+    for n in names:
+        if o is None: return default
+        o = o.get(n) if isinstance(o, dict) else getattr(o, n, None)
+    return default if o is None else o
+
+
+def response_cost(resp, model: str | None = None) -> float:
+    "Cost in USD of one response from LiteLLM's price table; 0.0 when the model has no known price."
+    hidden = getattr(resp, '_hidden_params', None) or {}
+    if hidden.get('response_cost') is not None: return float(hidden['response_cost'])
+    try: return float(lm().completion_cost(completion_response=resp, model=model or getattr(resp, 'model', None)) or 0)
+    except Exception: return 0.0  # unpriced or unknown model: LiteLLM raises; cost is then unknown, counted as 0
+
+
+@dataclass
+class Use:
+    "Token counts and cost; `Use.of(resp)` for one response, `a + b` to add them up."
+    input: int = 0        # prompt tokens, cached ones included
+    output: int = 0       # completion tokens, reasoning included
+    cached: int = 0       # prompt tokens read from the provider's cache
+    cache_write: int = 0  # prompt tokens written to the provider's cache
+    reasoning: int = 0    # completion tokens spent thinking
+    search: int = 0       # server-side web search requests
+    cost: float = 0.0     # USD, from LiteLLM's price table
+    calls: int = 0        # responses counted
+
+    @classmethod
+    def of(cls, resp, model: str | None = None) -> 'Use':
+        "Usage of one ModelResponse (streamed or not)."
+        u = getattr(resp, 'usage', None)
+        cached = _get(u, 'prompt_tokens_details', 'cached_tokens') or _get(u, 'cache_read_input_tokens')
+        search = _get(u, 'server_tool_use', 'web_search_requests')
+        return cls(input=_get(u, 'prompt_tokens'), output=_get(u, 'completion_tokens'), cached=cached,
+                   cache_write=_get(u, 'cache_creation_input_tokens'),
+                   reasoning=_get(u, 'completion_tokens_details', 'reasoning_tokens'), search=search,
+                   cost=response_cost(resp, model), calls=1)
+
+    def __add__(self, other: 'Use') -> 'Use':
+        return Use(**{f.name: getattr(self, f.name) + getattr(other, f.name) for f in fields(self)})
+
+    @property
+    def total(self) -> int: return self.input + self.output
+
+    def __str__(self):
+        s = f'In: {self.input}; Out: {self.output}; Total: {self.total}'
+        if self.cached or self.cache_write: s += f'; Cache read: {self.cached}; Cache write: {self.cache_write}'
+        if self.reasoning: s += f'; Reasoning: {self.reasoning}'
+        if self.search: s += f'; Searches: {self.search}'
+        return s + f'; Cost: ${self.cost:.6f}'
+
+    def _repr_markdown_(self): return f'`{self}`'

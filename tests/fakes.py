@@ -1,0 +1,57 @@
+"""Tier-2 test doubles: real LiteLLM ModelResponse objects from a script, no HTTP."""
+import json
+
+from litellm import ModelResponse
+
+from lexi import AsyncChat, Chat
+
+
+def tc(name, args, id):
+    "One tool call as a provider returns it (arguments as a JSON string)."
+    return {'id': id, 'type': 'function', 'function': {'name': name, 'arguments': json.dumps(args)}}
+
+
+def resp(text=None, calls=(), finish=None, inp=10, out=5, model='fake-model'):
+    "A complete ModelResponse with the given text and tool calls."
+    msg = {'role': 'assistant', 'content': text, 'tool_calls': list(calls) or None}
+    return ModelResponse(model=model, choices=[{'index': 0, 'message': msg,
+                                                 'finish_reason': finish or ('tool_calls' if calls else 'stop')}],
+                         usage={'prompt_tokens': inp, 'completion_tokens': out, 'total_tokens': inp + out})
+
+
+class Scripted:
+    "Mixin: replies come from `script` in order; every request's keyword arguments are kept in `sent`."
+    def __init__(self, *args, script=(), fail_at=None, **kw):
+        super().__init__(*args, **kw)
+        self.script, self.sent, self.fail_at = list(script), [], fail_at or {}
+
+    def _next(self, kwargs):
+        self.sent.append(json.loads(json.dumps(kwargs, default=lambda o: o.model_dump() if hasattr(o, 'model_dump') else dict(o))))
+        n = len(self.sent)
+        if n in self.fail_at: raise self.fail_at[n]
+        if not self.script: raise AssertionError(f'request {n} has no scripted reply')
+        return self.script.pop(0)
+
+
+class FakeChat(Scripted, Chat):
+    def _completion(self, **kwargs): return self._next(kwargs)
+
+
+class FakeAsyncChat(Scripted, AsyncChat):
+    async def _acompletion(self, **kwargs): return self._next(kwargs)
+
+
+def valid_hist(hist):
+    "True when every assistant tool call has exactly one tool result after it, before the next assistant turn."
+    open_ids = []
+    for m in hist:
+        role = m['role'] if isinstance(m, dict) else m.role
+        calls = (m.get('tool_calls') if isinstance(m, dict) else m.tool_calls) or []
+        if role == 'tool':
+            if m['tool_call_id'] not in open_ids: return False
+            open_ids.remove(m['tool_call_id'])
+        else:
+            if open_ids: return False
+            ids = [c['id'] if isinstance(c, dict) else c.id for c in calls]
+            open_ids = list(ids)
+    return not open_ids
