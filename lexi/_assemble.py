@@ -1,6 +1,9 @@
 """Puts back what LiteLLM's `stream_chunk_builder` loses when it joins streamed chunks.
 
 Measured on LiteLLM 1.106.2 by streaming and not streaming the same provider replies:
+- a reply without text gets content '' (the builder's starting value; Anthropic tool-only streams
+  also send '' fragments) where the non-streamed reply has None. That matters: LiteLLM sends an
+  assistant message with content '' to Anthropic as a placeholder text block.
 - `model` is the name the caller asked for ('claude-sonnet-4-5'), not the model that answered
   ('claude-sonnet-4-5-20250929'), which the chunks carry in `hidden_params`.
 - `provider_specific_fields` are merged last-chunk-wins, so: Anthropic citations all land in one
@@ -17,7 +20,7 @@ from __future__ import annotations
 
 __all__ = ['get', 'chunk_delta', 'merged_provider_fields', 'restore_dropped']
 
-# Keys whose value each chunk sends in full (the latest is the complete one).
+# Keys rebuilt on their own: citations are regrouped; thinking blocks come from the assembled message.
 _SKIP = frozenset({'citation', 'thinking_blocks'})
 
 
@@ -73,6 +76,7 @@ def restore_dropped(resp, chunks: list):
     if served: resp.model = served
     if not get(resp, 'choices'): return resp
     msg = resp.choices[0].message
+    if msg.content == '': msg.content = None
     deltas = [d for d in map(chunk_delta, chunks) if d is not None]
     fields = merged_provider_fields(deltas, get(msg, 'thinking_blocks'))
     msg.provider_specific_fields = fields or None

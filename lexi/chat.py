@@ -5,7 +5,7 @@ Both classes share everything but I/O: `_turn.steps` decides what to send and wh
 `litellm.acompletion` and `asyncio.gather`.
 """
 from __future__ import annotations
-import asyncio
+import asyncio, copy
 from concurrent.futures import ThreadPoolExecutor
 
 from ._caps import has_reasoning, has_search, uses_cache_ckpts
@@ -108,7 +108,7 @@ class _ChatBase:
         "The keyword arguments of one LiteLLM call."
         prefill = t.prefill if first else None
         msgs = self._messages(pending) + ([{'role': 'assistant', 'content': prefill}] if prefill else [])
-        kw = dict(model=self.model, messages=msgs)
+        kw = dict(model=self.model, messages=[_sendable(m) for m in msgs])
         if t.tools:
             kw['tools'] = t.tools
             tc = 'none' if final else t.tool_choice
@@ -133,6 +133,15 @@ class _ChatBase:
         last = next((m for m in reversed(self.hist) if _role(m) == 'assistant'), None)
         body = render_response(last) if last is not None else '*(no reply yet)*'
         return f'{body}\n\n<details><summary>{type(self).__name__} · {self.model}</summary>\n\n- messages: {len(self.hist)}\n- use: {self.use}\n\n</details>'
+
+
+def _sendable(m) -> dict:
+    """A fresh plain-dict copy of a message for LiteLLM, which edits the messages it is given (it turns
+    tool calls into dicts and rewrites content parts), so chat.hist stays exactly as recorded. A Message
+    is dumped as LiteLLM itself would (exclude_none); its serializer warnings about tool calls held as
+    dicts (as mk_tc_req makes them) say nothing the request is missing."""
+    if isinstance(m, dict): return copy.deepcopy(m)
+    return m.model_dump(exclude_none=True, warnings=False)
 
 
 def _role(m): return m.get('role') if isinstance(m, dict) else getattr(m, 'role', None)

@@ -61,8 +61,8 @@ def tour(model: str, **kw):
         if isinstance(o, dict): print(f"  tool {o['name']} -> {o['content']}")
         else:
             m = o.choices[0].message
-            for c in m.tool_calls or []: print(f'  🔧 {c.function.name}({c.function.arguments})')
             if m.content: print('>', m.content)
+            for c in m.tool_calls or []: print(f'  🔧 {c.function.name}({c.function.arguments})')
 
     print('\n## 3. Streaming')
     from ._litellm import lm_types

@@ -5,18 +5,21 @@
     cap.value          # the complete ModelResponse, as a non-streamed call would have returned it
 
 `build_response` does the assembly: LiteLLM's `stream_chunk_builder` for the base, then lexi puts
-back what that drops (see lexi/_assemble.py for the measured list): the model that answered,
-Anthropic citations grouped per cited block, thinking blocks with their text and signatures in
-provider_specific_fields, web search calls as a list, and every Gemini thought signature.
+back what that drops (see lexi/_assemble.py for the measured list): content None (not '') when
+there is no text, the model that answered, Anthropic citations grouped per cited block, thinking
+blocks with their text and signatures in provider_specific_fields, web search calls as a list,
+and every Gemini thought signature.
 """
 from __future__ import annotations
-from typing import Any, AsyncIterable, Callable, Iterable
+from typing import TYPE_CHECKING, Any, AsyncIterable, Callable, Iterable
 
 from fastcore.basics import noop
 
 from ._assemble import chunk_delta, get, restore_dropped
 from ._litellm import lm
 from .errors import UsageError
+
+if TYPE_CHECKING: from litellm import ModelResponse
 
 __all__ = ['stream_with_complete', 'astream_with_complete', 'StreamCapture', 'AsyncStreamCapture',
            'build_response', 'delta_text', 'THINKING_MARK']
@@ -25,7 +28,8 @@ THINKING_MARK = '🧠'  # what delta_text and the formatters print for each reas
 
 
 def build_response(chunks: Iterable,                  # ModelResponseStream chunks, in the order they arrived
-                   messages: list | None = None):     # the request's messages, to estimate prompt tokens if no usage came
+                   messages: list | None = None       # the request's messages, to estimate prompt tokens if no usage came
+                   ) -> ModelResponse | None:
     "The complete ModelResponse assembled from streamed `chunks`; None if there are no chunks."
     chunks = [c for c in chunks if get(c, 'choices') is not None]
     if not chunks: return None
@@ -35,7 +39,9 @@ def build_response(chunks: Iterable,                  # ModelResponseStream chun
 class _Capture:
     "What the sync and async captures share: the chunks seen, `.value`, `.done`."
     def __init__(self, gen, postproc: Callable = noop):
-        if gen is None: raise UsageError('stream_with_complete needs the stream LiteLLM returned for stream=True, got None.')
+        if gen is None or get(gen, 'choices') is not None:
+            raise UsageError(f'stream_with_complete needs the chunk stream LiteLLM returns for stream=True, got '
+                             f'{type(gen).__name__}; pass stream=True, or use a complete response as it is.')
         self.gen, self.postproc = gen, postproc
         self.chunks: list = []    # every chunk received so far (also after a failure: build_response(cap.chunks) gives the partial reply)
         self.value = None         # the complete ModelResponse, set only when the stream ended normally

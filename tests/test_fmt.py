@@ -8,8 +8,10 @@ from litellm import ModelResponse
 from litellm.types.utils import (ChatCompletionMessageToolCall, Delta, Function, Message, ModelResponseStream,
                                  StreamingChoices, Usage)
 
+from lexi.chat import Chat
 from lexi.errors import UsageError
 from lexi.fmt import (AsyncStreamFormatter, StreamFormatter, TRUNCATED, fmt2hist, hist2fmt, mk_tr_details, re_tools)
+from lexi.testing import Reply, ToolCall
 
 # The formatted output from lisette-core.txt ("Reconstructing formatted outputs").
 SPEC_OUTP = '''
@@ -281,3 +283,41 @@ async def test_async_formatter_formats_async_and_plain_streams():
     fmt = AsyncStreamFormatter()
     assert [p async for p in fmt.format_stream(agen())] == ['a', 'b']
     assert [p async for p in fmt.format_stream(items)] == ['a', 'b'] and fmt.outp == 'abab'
+
+
+# ---------------------------------------------------------------- wire: a streamed Chat tool loop, formatted and read back
+
+def add(a: int, b: int) -> int:
+    "Add two numbers."
+    return a + b
+
+
+def turns(hist):
+    "Assistant and tool messages as comparable tuples (content, calls with parsed arguments, results)."
+    out = []
+    for m in hist:
+        role = m['role'] if isinstance(m, dict) else m.role
+        if role == 'assistant':
+            calls = [(t.id, t.function.name, json.loads(t.function.arguments)) for t in m.tool_calls or []]
+            out.append(('assistant', m.content or None, calls))
+        elif role == 'tool': out.append(('tool', m['tool_call_id'], m['content']))
+    return out
+
+
+def test_streamed_chat_tool_loop_output_reads_back_into_the_history_and_can_be_sent(standin):
+    standin.queue(Reply(text='Adding both.', thinking='two sums', tool_calls=[ToolCall('add', {'a': 1, 'b': 2}), ToolCall('add', {'a': 3, 'b': 4})]),
+                  Reply(tool_calls=[ToolCall('add', {'a': 3, 'b': 7})]),
+                  Reply(text='The total is **10**.'))
+    chat = Chat('anthropic/claude-sonnet-4-5', tools=[add], **standin.kwargs('anthropic'))
+    fmt = StreamFormatter()
+    for _ in fmt.format_stream(chat('Add 1+2 and 3+4, then add the results.', stream=True, max_steps=5, think='l')): pass
+    hist = fmt2hist(fmt.outp)
+    assert turns(hist) == turns(chat.hist)
+    assert [t[0] for t in turns(hist)] == ['assistant', 'tool', 'tool', 'assistant', 'tool', 'assistant']
+    standin.queue(Reply(text='We added numbers.'))
+    Chat('anthropic/claude-sonnet-4-5', tools=[add], hist=[{'role': 'user', 'content': 'Add them.'}] + hist,
+         **standin.kwargs('anthropic'))('What did we do?')
+    sent = standin.requests[-1].body['messages']
+    assert [b['type'] for b in sent[1]['content']] == ['text', 'tool_use', 'tool_use']
+    assert [b['type'] for b in sent[3]['content']] == ['tool_use']      # no placeholder text for a text-less turn
+    assert sent[3]['content'][0]['input'] == {'a': 3, 'b': 7}

@@ -98,8 +98,9 @@ def test_a_capture_can_be_iterated_only_once():
     with pytest.raises(UsageError, match='only once'): list(cap)
 
 
-def test_none_instead_of_a_stream_is_a_usage_error():
-    with pytest.raises(UsageError): stream_with_complete(None)
+def test_none_or_a_complete_response_instead_of_a_stream_is_a_usage_error():
+    with pytest.raises(UsageError, match='stream=True'): stream_with_complete(None)
+    with pytest.raises(UsageError, match='ModelResponse'): stream_with_complete(build_response(text_stream('done')))
 
 
 async def _agen(chunks, exc=None):
@@ -143,6 +144,13 @@ def test_build_response_keeps_usage_with_cache_and_reasoning_tokens():
     assert (u.cache_creation_input_tokens, u.cache_read_input_tokens) == (7, 20)
     assert u.completion_tokens_details.reasoning_tokens == 9
     assert u.server_tool_use.web_search_requests == 2
+
+
+def test_build_response_of_a_reply_without_text_has_content_none():
+    tool_only = [chunk('', role='assistant'), chunk('', calls=call_start(0, 'toolu_1', 'add')),
+                 chunk('', calls=call_args(0, '{}')), chunk(finish='tool_calls')]
+    assert build_response(tool_only).choices[0].message.content is None
+    assert build_response([chunk(finish='length')]).choices[0].message.content is None
 
 
 def test_build_response_joins_parallel_tool_call_arguments_per_index():
@@ -311,6 +319,13 @@ def test_streamed_reply_equals_unstreamed_text_tools_reasoning_usage(standin, pr
     assert streamed.choices[0].finish_reason == plain.choices[0].finish_reason == 'tool_calls'
     assert streamed.model == plain.model
     assert usage_numbers(streamed.usage) == usage_numbers(plain.usage)
+
+
+@pytest.mark.parametrize('provider', list(MODELS))
+def test_streamed_tool_only_reply_has_no_content_like_unstreamed(standin, provider):
+    plain, streamed = plain_and_streamed(standin, provider, Reply(tool_calls=[ToolCall('add', {'a': 1})]))
+    assert streamed.choices[0].message.content is plain.choices[0].message.content is None
+    assert calls(streamed.choices[0].message) == calls(plain.choices[0].message) == [('add', {'a': 1})]
 
 
 def test_streamed_anthropic_thinking_blocks_keep_text_and_signature(standin):
