@@ -18,7 +18,7 @@ The helpers here are pure: they read chunk objects (or dicts) and fix a built re
 """
 from __future__ import annotations
 
-__all__ = ['get', 'chunk_delta', 'merged_provider_fields', 'restore_dropped']
+__all__ = ['get', 'chunk_delta', 'merged_provider_fields', 'restore_dropped', 'compact_text_runs']
 
 # Keys rebuilt on their own: citations are regrouped; thinking blocks come from the assembled message.
 _SKIP = frozenset({'citation', 'thinking_blocks'})
@@ -81,3 +81,47 @@ def restore_dropped(resp, chunks: list):
     fields = merged_provider_fields(deltas, get(msg, 'thinking_blocks'))
     msg.provider_specific_fields = fields or None
     return resp
+
+
+# A chunk is joinable when none of these carry anything (stream-wide values such as id, model,
+# system_fingerprint or service_tier repeat on every chunk and do not matter).
+_CHUNK_CARGO = ('usage', 'provider_specific_fields', 'citations')
+_CHOICE_META = frozenset({'index', 'delta'})
+_DELTA_TEXT = frozenset({'content', 'role'})
+
+
+def _set_fields(o) -> dict:
+    "A pydantic object's non-None values, declared and extra (LiteLLM keeps many in the extras)."
+    vals = {**o.__dict__, **(getattr(o, '__pydantic_extra__', None) or {})}
+    return {k: v for k, v in vals.items() if v is not None}
+
+
+def _plain_text(chunk) -> str | None:
+    "The text of a chunk that carries text and nothing else (no tool call, reasoning, field, usage or finish)."
+    if isinstance(chunk, dict) or not hasattr(chunk, '__pydantic_extra__'): return None
+    top = _set_fields(chunk)
+    if any(k in top for k in _CHUNK_CARGO) or len(top.get('choices') or ()) != 1: return None
+    choice = chunk.choices[0]
+    if not set(_set_fields(choice)) <= _CHOICE_META: return None
+    fields = _set_fields(choice.delta)
+    text = fields.get('content')
+    return text if isinstance(text, str) and set(fields) <= _DELTA_TEXT else None
+
+
+def compact_text_runs(chunks: list) -> list:
+    """`chunks` with each run of text-only chunks joined into one copy, so LiteLLM's builder (whose
+    cost grows with the chunk count) sees a handful of chunks; the caller's chunks are not changed."""
+    out, run = [], []
+    def flush():
+        if len(run) > 1:
+            joined = run[0][0].model_copy(deep=True)
+            joined.choices[0].delta.content = ''.join(t for _, t in run)
+            out.append(joined)
+        else: out.extend(c for c, _ in run)
+        run.clear()
+    for c in chunks:
+        t = _plain_text(c)
+        if t is None: flush(); out.append(c)
+        else: run.append((c, t))
+    flush()
+    return out

@@ -156,6 +156,7 @@ def make_request(method: str, target: str, headers, raw: bytes) -> Request:
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = 'HTTP/1.1'       # keep-alive: LiteLLM's HTTP clients pool connections
+    disable_nagle_algorithm = True      # small header and body writes go out at once, not 40 ms apart
     server_version = 'lexi-standin/1'
 
     def setup(self):

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, AsyncIterable, Callable, Iterable
 
 from fastcore.basics import noop
 
-from ._assemble import chunk_delta, get, restore_dropped
+from ._assemble import chunk_delta, compact_text_runs, get, restore_dropped
 from ._litellm import lm
 from .errors import UsageError
 
@@ -31,7 +31,7 @@ def build_response(chunks: Iterable,                  # ModelResponseStream chun
                    messages: list | None = None       # the request's messages, to estimate prompt tokens if no usage came
                    ) -> ModelResponse | None:
     "The complete ModelResponse assembled from streamed `chunks`; None if there are no chunks."
-    chunks = [c for c in chunks if get(c, 'choices') is not None]
+    chunks = compact_text_runs([c for c in chunks if get(c, 'choices') is not None])
     if not chunks: return None
     return restore_dropped(lm().stream_chunk_builder(chunks, messages=messages), chunks)
 
