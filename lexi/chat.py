@@ -15,6 +15,7 @@ from .errors import UsageError
 from .msgs import mk_msg, mk_msgs
 from .stream import astream_with_complete, stream_with_complete
 from .cite import cite_footnote
+from .display import register_notebook_display
 from .tools import acall_tool, call_tool, lite_mk_func, mk_ns
 from .usage import Use
 
@@ -71,6 +72,7 @@ class _ChatBase:
         self.cache, self.cache_idxs, self.ttl = cache, tuple(cache_idxs), ttl
         self.parallel_tools, self.kwargs = parallel_tools, completion_kwargs
         self.use = Use()
+        register_notebook_display()  # in Jupyter, responses render as markdown; elsewhere a no-op
 
     @property
     def cost(self) -> float:

@@ -58,6 +58,7 @@ def render_response(resp: Any  # a ModelResponse (a Message or message dict is r
 
 def _shell():
     "The running IPython shell, or None (IPython missing or not running)."
+    if 'IPython' not in sys.modules: return None  # no shell can be running; don't pay for the import
     try: from IPython import get_ipython
     except ImportError: return None
     return get_ipython()

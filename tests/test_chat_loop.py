@@ -293,3 +293,12 @@ async def test_chat_and_asyncchat_send_and_record_the_same():
     assert [repr(m) for m in s.hist] == [repr(m) for m in a.hist]
     assert [type(o).__name__ for o in rs] == [type(o).__name__ for o in ra]
     assert s.use == a.use
+
+
+def test_chat_renders_as_markdown_and_has_a_useful_repr():
+    chat = FakeChat(MODEL, tools=[simple_add], script=[resp('Hello **Rens**', inp=12, out=3)])
+    assert 'no reply yet' in chat._repr_markdown_()
+    chat('hi')
+    md = chat._repr_markdown_()
+    assert 'Hello **Rens**' in md and 'In: 12; Out: 3' in md
+    assert repr(chat).startswith("FakeChat(model='anthropic/claude-sonnet-4-5', messages=2, tools=['simple_add']")
