@@ -39,3 +39,10 @@ def uses_cache_ckpts(model: str) -> bool:
     "True when prompt caching on this model needs cache_control checkpoints in the messages."
     p = provider(model)
     return p in _CKPT_PROVIDERS or (p in _CKPT_IF_CLAUDE and 'claude' in model.lower())
+
+
+def refuses_audio(model: str) -> bool:
+    """True when LiteLLM's map knows `model` and does not list audio input. Sending audio anyway fails
+    at best; for Anthropic LiteLLM 1.106 drops the audio part without a word, so lexi refuses first."""
+    i = model_info(model)
+    return bool(i) and not i.get('supports_audio_input')

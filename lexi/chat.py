@@ -8,11 +8,11 @@ from __future__ import annotations
 import asyncio, copy
 from concurrent.futures import ThreadPoolExecutor
 
-from ._caps import has_reasoning, has_search, uses_cache_ckpts
+from ._caps import has_reasoning, has_search, refuses_audio, uses_cache_ckpts
 from ._litellm import lm, lm_types
 from ._turn import EFFORT, Completion, RunTools, Turn, place_ckpts, steps
 from .errors import UsageError
-from .msgs import mk_msg, mk_msgs
+from .msgs import media_kinds, mk_msg, mk_msgs
 from .stream import astream_with_complete, stream_with_complete
 from .cite import cite_footnote
 from .display import register_notebook_display
@@ -90,6 +90,9 @@ class _ChatBase:
                              'or pass web_search_options=... yourself to send it anyway.')
         call_tools, call_ns = _split_tools(kwargs.pop('tools', None))
         new = [] if msg is None else [mk_msg(msg)]
+        if 'audio' in media_kinds(new) and refuses_audio(self.model):
+            raise UsageError(f'{self.model} does not take audio input according to LiteLLM; use a model that does '
+                             '(for example gemini/gemini-2.5-flash), or send a transcript as text.')
         return Turn(new=new, prefill=prefill, stream=stream, max_steps=max_steps, final_prompt=final_prompt,
                     tool_choice=tool_choice, temp=self.temp if temp is None else temp, think=think, search=search,
                     tools=self.tools + call_tools, ns={**self.ns, **call_ns}, kwargs={**self.kwargs, **kwargs})

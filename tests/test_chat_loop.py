@@ -302,3 +302,15 @@ def test_chat_renders_as_markdown_and_has_a_useful_repr():
     md = chat._repr_markdown_()
     assert 'Hello **Rens**' in md and 'In: 12; Out: 3' in md
     assert repr(chat).startswith("FakeChat(model='anthropic/claude-sonnet-4-5', messages=2, tools=['simple_add']")
+
+
+def test_audio_to_a_model_without_audio_input_is_refused_before_sending():
+    from pathlib import Path
+    wav = (Path(__file__).parent.parent / 'samples' / 'sample.wav').read_bytes()
+    chat = FakeChat(MODEL, script=[])
+    with pytest.raises(UsageError, match='audio'):
+        chat(['What is said here?', wav])
+    assert chat.sent == [] and chat.hist == []
+    ok = FakeChat('gemini/gemini-2.5-flash', script=[resp('hello')])
+    ok(['What is said here?', wav])
+    assert ok.sent[0]['messages'][0]['content'][1]['type'] == 'input_audio'
