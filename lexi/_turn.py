@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .msgs import mk_msg, add_cache_ckpt, remove_cache_ckpts
+from .tools import local_calls
 from .usage import Use
 
 __all__ = ['Completion', 'RunTools', 'Turn', 'steps', 'place_ckpts', 'EFFORT']
@@ -67,11 +68,6 @@ def place_ckpts(msgs: list, cache_idxs=(-1,), ttl=None, budget: int = MAX_CKPTS)
     return [add_cache_ckpt(m, ttl) if i in keep else m for i, m in enumerate(out)]
 
 
-def _local_calls(msg) -> list:
-    "Tool calls lexi must run; server-side calls (Anthropic web search, srvtoolu_ ids) ran at the provider."
-    return [tc for tc in (_field(msg, 'tool_calls') or []) if not str(_field(tc, 'id') or '').startswith('srvtoolu_')]
-
-
 def _reply(resp, prefill):
     "The assistant message of `resp`, with the prefill put back in front so hist holds the whole reply."
     msg = resp.choices[0].message
@@ -104,7 +100,7 @@ def steps(chat, t: Turn):
         msg = _reply(resp, req.prefill)
         chat.hist.extend(pending + [msg])
         chat.use += Use.of(resp, chat.model)
-        pending, calls = [], _local_calls(msg)
+        pending, calls = [], local_calls(_field(msg, 'tool_calls'))
         if not calls: return resp
         if final:  # the model called tools despite tool_choice='none': answer them so hist stays valid
             chat.hist.extend(_skipped(calls, 'Not run: this call reached its step limit (max_steps).'))

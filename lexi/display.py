@@ -12,6 +12,7 @@ from typing import Any, AsyncIterable, Iterable
 from ._assemble import get
 from ._litellm import lm_types
 from .fmt import AsyncStreamFormatter, StreamFormatter
+from .tools import local_calls
 
 __all__ = ['render_response', 'render_message', 'register_notebook_display', 'display_stream', 'adisplay_stream']
 
@@ -39,7 +40,7 @@ def render_message(msg: Any  # an assistant Message or message dict
     parts = []
     if thinking := _thinking(msg): parts.append(f'<details><summary>🧠 Thinking</summary>\n\n{thinking}\n\n</details>')
     if text := _text(get(msg, 'content')): parts.append(text)
-    parts += [_tool_line(tc) for tc in get(msg, 'tool_calls') or []]
+    parts += [_tool_line(tc) for tc in local_calls(get(msg, 'tool_calls'))]  # server-side search is not a tool step
     return '\n\n'.join(parts) or '*(empty reply)*'
 
 

@@ -26,6 +26,7 @@ from ._assemble import chunk_delta, get
 from ._litellm import lm_types
 from .errors import UsageError
 from .stream import THINKING_MARK
+from .tools import local_calls
 
 __all__ = ['TOOL_DETAILS_TAG', 'USAGE_DETAILS_TAG', 'TRUNCATED', 're_tools', 'mk_tr_details', 'fmt2hist',
            'hist2fmt', 'StreamFormatter', 'AsyncStreamFormatter']
@@ -217,7 +218,7 @@ class StreamFormatter:
     def _response(self, o) -> str:
         self._thinking = False
         msg = get(get(o, 'choices')[0], 'message')
-        calls = get(msg, 'tool_calls') or []
+        calls = local_calls(get(msg, 'tool_calls'))  # server-side calls get no result block
         self.step += bool(calls)
         self.tcs.update({get(tc, 'id'): (tc, self.step) for tc in calls})
         usage = get(o, 'usage')

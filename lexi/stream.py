@@ -18,6 +18,7 @@ from fastcore.basics import noop
 from ._assemble import chunk_delta, compact_text_runs, get, restore_dropped
 from ._litellm import lm
 from .errors import UsageError
+from .tools import local_calls
 
 if TYPE_CHECKING: from litellm import ModelResponse
 
@@ -108,7 +109,7 @@ def astream_with_complete(agen: AsyncIterable,        # the async chunk stream o
 
 def _tool_names(delta) -> list:
     "Names of tool calls that start in this delta (the first fragment carries id and name)."
-    calls = get(delta, 'tool_calls') or []
+    calls = local_calls(get(delta, 'tool_calls'))  # the provider's own search call is no tool step
     return [n for tc in calls if get(tc, 'id') and (n := get(get(tc, 'function'), 'name'))]
 
 

@@ -30,7 +30,8 @@ from ._media import part_from_bytes, part_from_path, text_part
 from ._schema import ArgumentValueError, func_schema, prepare_args, tool_name
 from .errors import ToolArgumentsError, ToolError, ToolExecutionError, UnknownToolError, UsageError
 
-__all__ = ['lite_mk_func', 'ToolResponse', 'mk_ns', 'call_tool', 'acall_tool', 'tool_content', 'random_tool_id',
+__all__ = ['lite_mk_func', 'ToolResponse', 'mk_ns', 'call_tool', 'acall_tool', 'tool_content', 'is_server_call',
+           'local_calls', 'random_tool_id',
            'mk_tc', 'mk_tc_req', 'mk_tc_result', 'mk_tc_results']
 
 TRACEBACK_FRAMES = 3  # innermost traceback frames shown to the model when a tool raises
@@ -180,6 +181,20 @@ async def acall_tool(tc,  # the model's tool call: a dict or a ChatCompletionMes
     except ToolError as e: return _tool_msg(tcid, name, str(e))
     except Exception as e: return _tool_msg(tcid, name, _exc_text(name, e))
     return _tool_msg(tcid, name, tool_content(res))
+
+
+SERVER_TOOL_PREFIX = 'srvtoolu_'  # ids of calls the provider ran itself (Anthropic web search, ...)
+
+
+def is_server_call(tc) -> bool:
+    "True for a call the provider ran itself (LiteLLM lists Anthropic's web search among tool_calls)."
+    tcid = tc.get('id') if isinstance(tc, dict) else getattr(tc, 'id', None)
+    return str(tcid or '').startswith(SERVER_TOOL_PREFIX)
+
+
+def local_calls(calls) -> list:
+    "The calls in `calls` that lexi must run (server-side calls are left out)."
+    return [tc for tc in calls or [] if not is_server_call(tc)]
 
 
 # ---------------------------------------------------------------- synthetic tool-call history
