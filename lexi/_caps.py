@@ -41,8 +41,11 @@ def uses_cache_ckpts(model: str) -> bool:
     return p in _CKPT_PROVIDERS or (p in _CKPT_IF_CLAUDE and 'claude' in model.lower())
 
 
+# Providers whose LiteLLM transform drops audio parts without a word (LiteLLM 1.106, anthropic_messages_pt).
+_DROPS_AUDIO = {'anthropic'}
+
+
 def refuses_audio(model: str) -> bool:
-    """True when LiteLLM's map knows `model` and does not list audio input. Sending audio anyway fails
-    at best; for Anthropic LiteLLM 1.106 drops the audio part without a word, so lexi refuses first."""
-    i = model_info(model)
-    return bool(i) and not i.get('supports_audio_input')
+    """True when the model cannot take audio: LiteLLM's map says so, or LiteLLM would silently drop
+    the audio for its provider. Unknown models and unset flags are given the benefit of the doubt."""
+    return model_info(model).get('supports_audio_input') is False or provider(model) in _DROPS_AUDIO

@@ -89,8 +89,8 @@ def steps(chat, t: Turn):
     pending, n = list(t.new), 0
     while True:
         n += 1
-        final = n > 1 and n >= t.max_steps
-        if final and t.final_prompt: pending.append(mk_msg(t.final_prompt))
+        final = n >= t.max_steps  # the last request allowed: no more tools (max_steps=1 means none at all)
+        if final and n > 1 and t.final_prompt: pending.append(mk_msg(t.final_prompt))
         req = chat._request(t, pending, first=n == 1, final=final)
         try: resp = yield req
         except BaseException as e:

@@ -12,7 +12,7 @@ from ._caps import has_reasoning, has_search, refuses_audio, uses_cache_ckpts
 from ._litellm import lm, lm_types
 from ._turn import EFFORT, Completion, RunTools, Turn, place_ckpts, steps
 from .errors import UsageError
-from .msgs import media_kinds, mk_msg, mk_msgs
+from .msgs import limit_cache_ckpts, media_kinds, mk_msg, mk_msgs
 from .stream import astream_with_complete, stream_with_complete
 from .cite import cite_footnote
 from .display import register_notebook_display
@@ -20,6 +20,8 @@ from .tools import acall_tool, call_tool, lite_mk_func, mk_ns
 from .usage import Use
 
 __all__ = ['Chat', 'AsyncChat', 'Results', 'FINAL_PROMPT']
+
+MAX_TOOL_THREADS = 16  # most tool calls of one step that Chat runs at the same time
 
 FINAL_PROMPT = ('You have no more tool uses. Please summarize your findings. If you did not complete your goal, '
                 'tell the user what further work needs to be done so they can choose how best to proceed.')
@@ -41,10 +43,24 @@ def _effort(v, name: str) -> str | None:
     return v
 
 
+def _merge_tools(*groups) -> list:
+    "Tool schemas by name, later groups replacing earlier ones (providers reject a name sent twice)."
+    return list({t['function']['name']: t for g in groups for t in g}.values())
+
+
 def _split_tools(tools) -> tuple[list, dict]:
     "Tool schemas to send, and the callables lexi may run, from a list of functions and/or schemas."
     tools = list(tools or [])
     return [lite_mk_func(t) for t in tools], mk_ns([t for t in tools if callable(t)])
+
+
+_display_registered = False
+
+
+def _register_display_once():
+    "In Jupyter, show responses as markdown; registered at the first Chat, so a user's own formatter set later wins."
+    global _display_registered
+    if not _display_registered: _display_registered = register_notebook_display()
 
 
 class _ChatBase:
@@ -72,7 +88,8 @@ class _ChatBase:
         self.cache, self.cache_idxs, self.ttl = cache, tuple(cache_idxs), ttl
         self.parallel_tools, self.kwargs = parallel_tools, completion_kwargs
         self.use = Use()
-        register_notebook_display()  # in Jupyter, responses render as markdown; elsewhere a no-op
+        self._open = None  # (driver, engine) of the latest call, to finish it if it was abandoned
+        _register_display_once()
 
     @property
     def cost(self) -> float:
@@ -90,12 +107,12 @@ class _ChatBase:
                              'or pass web_search_options=... yourself to send it anyway.')
         call_tools, call_ns = _split_tools(kwargs.pop('tools', None))
         new = [] if msg is None else [mk_msg(msg)]
-        if 'audio' in media_kinds(new) and refuses_audio(self.model):
+        if 'audio' in media_kinds(self.hist + new) and refuses_audio(self.model):
             raise UsageError(f'{self.model} does not take audio input according to LiteLLM; use a model that does '
                              '(for example gemini/gemini-2.5-flash), or send a transcript as text.')
         return Turn(new=new, prefill=prefill, stream=stream, max_steps=max_steps, final_prompt=final_prompt,
                     tool_choice=tool_choice, temp=self.temp if temp is None else temp, think=think, search=search,
-                    tools=self.tools + call_tools, ns={**self.ns, **call_ns}, kwargs={**self.kwargs, **kwargs})
+                    tools=_merge_tools(self.tools, call_tools), ns={**self.ns, **call_ns}, kwargs={**self.kwargs, **kwargs})
 
     def _messages(self, pending: list) -> list:
         "System prompt + history + this call's pending messages, with cache checkpoints when enabled."
@@ -104,6 +121,7 @@ class _ChatBase:
         if ckpts:
             idxs = [i for i in self.cache_idxs if not (self.sp and i == 0)]
             msgs = place_ckpts(msgs, idxs, self.ttl, budget=4 - sys_ckpt)
+        else: msgs = limit_cache_ckpts(msgs, 4)  # checkpoints the caller put in hist: never a 5th
         if not self.sp: return list(msgs)
         cc = {'type': 'ephemeral', **({'ttl': self.ttl} if self.ttl else {})}
         content = [{'type': 'text', 'text': self.sp, 'cache_control': cc}] if sys_ckpt else self.sp
@@ -124,6 +142,19 @@ class _ChatBase:
         kw.update(t.kwargs)
         if t.stream: kw.update(stream=True, stream_options=t.kwargs.get('stream_options') or {'include_usage': True})
         return Completion(kwargs=kw, prefill=prefill)
+
+    def _begin(self, driver, eng):
+        """Start a call. A call still running on this chat (another thread or task) makes this one a
+        UsageError; one that was abandoned (a stream left unfinished) is closed first, which records
+        its unanswered tool calls as not run, so hist stays valid to send."""
+        if self._open is not None:
+            prev, prev_eng = self._open
+            running = getattr(prev, 'gi_running', False) or getattr(prev, 'ag_running', False)
+            if running and prev_eng.gi_frame is not None:
+                raise UsageError(f'Another call on this {type(self).__name__} is still running. Calls on one chat run one '
+                                 'after another; use one chat per concurrent conversation.')
+            prev_eng.close()
+        self._open = (driver, eng)
 
     def print_hist(self):
         "Print each message of the history on its own line."
@@ -168,21 +199,22 @@ class Chat(_ChatBase):
                  think: str | None = None,    # reasoning effort 'l'/'m'/'h'
                  search=None,                 # web search level 'l'/'m'/'h' for this call
                  stream: bool = False,        # yield chunks, the complete response and tool results
-                 max_steps: int = 2,          # most requests in this call; the last gets final_prompt
+                 max_steps: int = 2,          # most requests in this call; the last is sent with tool_choice='none'
                  final_prompt: str = FINAL_PROMPT,  # sent with tool_choice='none' when steps run out
                  return_all: bool = False,    # return every response and tool result, not just the last
                  tool_choice=None,            # LiteLLM/OpenAI tool_choice for every step but the last
                  **completion_kwargs):        # for this call only; tools=[...] adds tools for this call
         t = self._turn(msg, prefill, temp, think, search, stream, max_steps, final_prompt, tool_choice, completion_kwargs)
-        gen = self._drive(t)
+        eng = steps(self, t)
+        gen = self._drive(t, eng)
+        self._begin(gen, eng)
         if stream: return gen
         out = Results(gen)
         return out if return_all else _last_response(out)
 
-    def _drive(self, t: Turn):
+    def _drive(self, t: Turn, eng):
         "Do the engine's I/O; each result goes to the engine before the caller sees it (see _turn)."
-        eng = steps(self, t)
-        req = next(eng)
+        req = _advance(eng, None)
         while req is not None:
             try:
                 out = (yield from self._complete(req)) if isinstance(req, Completion) else self._tools(req, t)
@@ -204,7 +236,7 @@ class Chat(_ChatBase):
 
     def _tools(self, req: RunTools, t: Turn):
         if self.parallel_tools and len(req.calls) > 1:
-            with ThreadPoolExecutor(max_workers=len(req.calls), thread_name_prefix='lexi-tool') as ex:
+            with ThreadPoolExecutor(max_workers=min(len(req.calls), MAX_TOOL_THREADS), thread_name_prefix='lexi-tool') as ex:
                 results = list(ex.map(lambda tc: call_tool(tc, t.ns), req.calls))
         else: results = [call_tool(tc, t.ns) for tc in req.calls]
         return results
@@ -229,7 +261,9 @@ class AsyncChat(_ChatBase):
                        return_all: bool = False, tool_choice=None, **completion_kwargs):
         "Same arguments as `Chat.__call__`; with stream=True returns an async generator."
         t = self._turn(msg, prefill, temp, think, search, stream, max_steps, final_prompt, tool_choice, completion_kwargs)
-        gen = self._drive(t)
+        eng = steps(self, t)
+        gen = self._drive(t, eng)
+        self._begin(gen, eng)
         if stream: return gen
         out = Results([o async for o in gen])
         return out if return_all else _last_response(out)
@@ -238,10 +272,9 @@ class AsyncChat(_ChatBase):
         "The one place AsyncChat calls the provider (a seam tests may override)."
         return await lm().acompletion(**kwargs)
 
-    async def _drive(self, t: Turn):
+    async def _drive(self, t: Turn, eng):
         "The async twin of Chat._drive: same engine, awaited I/O."
-        eng = steps(self, t)
-        req = next(eng)
+        req = _advance(eng, None)
         while req is not None:
             try:
                 if isinstance(req, RunTools): out = await self._tools(req, t)

@@ -159,9 +159,10 @@ def call_tool(tc,  # the model's tool call: a dict or a ChatCompletionMessageToo
         fn, bound = _prepare(name, raw, _as_ns(ns))
         res = fn(*bound.args, **bound.kwargs)
         if inspect.isawaitable(res): res = _run_awaitable(res)
+        content = tool_content(res)  # a malformed ToolResponse is the tool's error, told to the model
     except ToolError as e: return _tool_msg(tcid, name, str(e))
     except Exception as e: return _tool_msg(tcid, name, _exc_text(name, e))
-    return _tool_msg(tcid, name, tool_content(res))
+    return _tool_msg(tcid, name, content)
 
 
 def _is_async(fn) -> bool:
@@ -178,9 +179,10 @@ async def acall_tool(tc,  # the model's tool call: a dict or a ChatCompletionMes
         if _is_async(fn): res = await fn(*bound.args, **bound.kwargs)
         else: res = await asyncio.to_thread(fn, *bound.args, **bound.kwargs)
         if inspect.isawaitable(res): res = await res
+        content = tool_content(res)
     except ToolError as e: return _tool_msg(tcid, name, str(e))
     except Exception as e: return _tool_msg(tcid, name, _exc_text(name, e))
-    return _tool_msg(tcid, name, tool_content(res))
+    return _tool_msg(tcid, name, content)
 
 
 SERVER_TOOL_PREFIX = 'srvtoolu_'  # ids of calls the provider ran itself (Anthropic web search, ...)

@@ -40,7 +40,8 @@ class Use:
         "Usage of one ModelResponse (streamed or not)."
         u = getattr(resp, 'usage', None)
         cached = _get(u, 'prompt_tokens_details', 'cached_tokens') or _get(u, 'cache_read_input_tokens')
-        search = _get(u, 'server_tool_use', 'web_search_requests')
+        # Anthropic reports searches as server_tool_use; LiteLLM puts Gemini's grounding searches in prompt details
+        search = _get(u, 'server_tool_use', 'web_search_requests') or _get(u, 'prompt_tokens_details', 'web_search_requests')
         return cls(input=_get(u, 'prompt_tokens'), output=_get(u, 'completion_tokens'), cached=cached,
                    cache_write=_get(u, 'cache_creation_input_tokens'),
                    reasoning=_get(u, 'completion_tokens_details', 'reasoning_tokens'), search=search,

@@ -1,7 +1,7 @@
 """Tier-2 test doubles: real LiteLLM ModelResponse objects from a script, no HTTP."""
 import json
 
-from litellm import ModelResponse
+from litellm import ModelResponse, ModelResponseStream
 
 from lexi import AsyncChat, Chat
 
@@ -19,6 +19,17 @@ def resp(text=None, calls=(), finish=None, inp=10, out=5, model='fake-model'):
                          usage={'prompt_tokens': inp, 'completion_tokens': out, 'total_tokens': inp + out})
 
 
+def stream(text=None, calls=(), inp=10, out=5):
+    "The chunks a provider streams for that reply: text word by word, tool calls, then finish and usage."
+    delta = lambda **d: ModelResponseStream(model='fake-model', choices=[{'index': 0, 'delta': d}])
+    words = text.split(' ') if text else []
+    chunks = [delta(content=w if i == 0 else ' ' + w) for i, w in enumerate(words)]
+    chunks += [delta(tool_calls=[{'index': i, **c}]) for i, c in enumerate(calls)]
+    chunks.append(ModelResponseStream(model='fake-model', choices=[{'index': 0, 'delta': {}, 'finish_reason': 'tool_calls' if calls else 'stop'}]))
+    chunks.append(ModelResponseStream(model='fake-model', choices=[], usage={'prompt_tokens': inp, 'completion_tokens': out, 'total_tokens': inp + out}))
+    return chunks
+
+
 class Scripted:
     "Mixin: replies come from `script` in order; every request's keyword arguments are kept in `sent`."
     def __init__(self, *args, script=(), fail_at=None, **kw):
@@ -30,7 +41,8 @@ class Scripted:
         n = len(self.sent)
         if n in self.fail_at: raise self.fail_at[n]
         if not self.script: raise AssertionError(f'request {n} has no scripted reply')
-        return self.script.pop(0)
+        item = self.script.pop(0)
+        return iter(item) if isinstance(item, list) else item
 
 
 class FakeChat(Scripted, Chat):

@@ -5,7 +5,9 @@ import pytest
 
 from lexi import UsageError
 from lexi.chat import FINAL_PROMPT
-from fakes import FakeAsyncChat, FakeChat, resp, tc, valid_hist
+from litellm import ModelResponse, ModelResponseStream
+
+from fakes import FakeAsyncChat, FakeChat, resp, stream, tc, valid_hist
 
 MODEL = 'anthropic/claude-sonnet-4-5'
 
@@ -176,13 +178,60 @@ def test_interrupt_during_tools_records_calls_as_not_run():
     assert all('Not run' in m['content'] for m in chat.hist[2:])
 
 
-def test_abandoned_stream_after_tool_call_leaves_valid_hist():
-    chat = FakeChat(MODEL, tools=[simple_add], script=[resp(None, [tc('simple_add', {'a': 1, 'b': 1}, 'k')]), resp('2')])
-    gen = chat._drive(chat._turn('go', None, None, None, None, False, 5, FINAL_PROMPT, None, {}))
-    first = next(gen)  # the first response; the engine has recorded it and awaits tool results
-    assert first.choices[0].message.tool_calls
-    gen.close()
-    assert valid_hist(chat.hist) and chat.hist[-1]['role'] == 'tool'
+def test_stream_left_unfinished_after_a_tool_call_is_closed_by_the_next_call():
+    chat = FakeChat(MODEL, tools=[simple_add], script=[stream('Adding', [tc('simple_add', {'a': 1, 'b': 1}, 'k')]), resp('fine')])
+    for o in chat('go', stream=True, max_steps=5):
+        if isinstance(o, ModelResponse): break  # the reply with the tool call is recorded; its result never came
+    chat('something else')
+    sent = chat.sent[1]['messages']
+    assert roles(sent) == ['user', 'assistant', 'tool', 'user'] and 'Not run' in sent[2]['content']
+    assert valid_hist(chat.hist)
+
+
+def test_streamed_tool_loop_yields_chunks_responses_and_results_in_order():
+    chat = FakeChat(MODEL, tools=[simple_add], script=[stream('Let me add', [tc('simple_add', {'a': 2, 'b': 3}, 's1')]), stream('It is 5')])
+    items = list(chat('2+3?', stream=True, max_steps=5))
+    kinds = ['chunk' if isinstance(o, ModelResponseStream) else 'resp' if isinstance(o, ModelResponse) else 'tool' for o in items]
+    assert kinds == ['chunk'] * 6 + ['resp', 'tool'] + ['chunk'] * 5 + ['resp']  # words, tool call, finish, usage
+    assert items[kinds.index('tool')]['content'] == '5'
+    assert chat.hist[-1].content == 'It is 5' and chat.hist[1].tool_calls[0].function.name == 'simple_add'
+
+
+async def test_a_second_concurrent_call_on_one_asyncchat_is_refused():
+    gate = asyncio.Event()
+    async def slow(x: int) -> int:
+        "Waits for the gate"
+        await gate.wait(); return x
+    chat = FakeAsyncChat(MODEL, tools=[slow], script=[resp(None, [tc('slow', {'x': 1}, 'w')]), resp('done')])
+    first = asyncio.ensure_future(chat('go', max_steps=5))
+    await asyncio.sleep(0)
+    while not chat.sent: await asyncio.sleep(0)
+    with pytest.raises(UsageError, match='still running'):
+        await chat('meanwhile')
+    gate.set()
+    assert (await first).choices[0].message.content == 'done'
+    assert valid_hist(chat.hist) and len(chat.sent) == 2
+
+
+def test_max_steps_one_is_a_single_request_without_tools():
+    chat = FakeChat(MODEL, tools=[simple_add], script=[resp('no tools needed')])
+    chat('hi', max_steps=1)
+    assert len(chat.sent) == 1 and chat.sent[0]['tool_choice'] == 'none'
+    assert chat.sent[0]['messages'][-1] == {'role': 'user', 'content': 'hi'}
+
+
+def test_caller_checkpoints_never_exceed_four_per_request():
+    from lexi import mk_msg
+    chat = FakeChat(MODEL, script=[resp(str(i)) for i in range(6)])
+    for i in range(6): chat(mk_msg(f'q{i}', cache=True))
+    assert [_ckpt_positions(s['messages']) for s in chat.sent][-1] == [4, 6, 8, 10]  # the newest four kept
+    assert all(len(_ckpt_positions(s['messages'])) <= 4 for s in chat.sent)
+
+
+def test_a_tool_passed_again_on_a_call_is_sent_once():
+    chat = FakeChat(MODEL, tools=[simple_add], script=[resp('ok')])
+    chat('x', tools=[simple_add])
+    assert [t['function']['name'] for t in chat.sent[0]['tools']] == ['simple_add']
 
 
 def test_prefill_is_sent_and_kept_whole_in_hist():
