@@ -10,7 +10,7 @@ import importlib
 import random
 import uuid as _std_uuid
 
-__all__ = ['lm', 'lm_types', 'patch_litellm', 'unpatch_litellm', 'FIXED_ID', 'FIXED_CREATED']
+__all__ = ['lm', 'lm_types', 'close_stream', 'aclose_stream', 'patch_litellm', 'unpatch_litellm', 'FIXED_ID', 'FIXED_CREATED']
 
 FIXED_ID = 'chatcmpl-xxx'      # the `id` of every response while patched
 FIXED_CREATED = 1000000000     # the `created` timestamp of every response while patched
@@ -100,3 +100,25 @@ def unpatch_litellm() -> bool:
     if 'random_state' in _saved: random.setstate(_saved['random_state'])
     _saved.clear()
     return True
+
+
+def close_stream(stream) -> None:
+    """Release the HTTP response behind an unfinished sync LiteLLM stream (so a provider stops
+    generating tokens nobody reads). Workaround: LiteLLM 1.106's sync CustomStreamWrapper has no
+    close() (its async twin has aclose()), so this closes the provider stream it wraps
+    (`completion_stream`: an OpenAI SDK Stream, or LiteLLM's iterator with its response/lines generator).
+    Best effort: anything that cannot be closed is left to the garbage collector."""
+    inner = getattr(stream, 'completion_stream', None)
+    for obj in (inner, getattr(inner, 'response', None), getattr(inner, 'streaming_response', None)):
+        close = getattr(obj, 'close', None)
+        if callable(close):
+            try: close()
+            except Exception: pass  # e.g. a generator that is already running or closed
+
+
+async def aclose_stream(stream) -> None:
+    "Release the HTTP response behind an unfinished async LiteLLM stream (CustomStreamWrapper.aclose)."
+    aclose = getattr(stream, 'aclose', None)
+    if callable(aclose):
+        try: await aclose()
+        except Exception: pass

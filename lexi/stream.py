@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, AsyncIterable, Callable, Iterable
 from fastcore.basics import noop
 
 from ._assemble import chunk_delta, compact_text_runs, get, restore_dropped
-from ._litellm import lm
+from ._litellm import aclose_stream, close_stream, lm
 from .errors import UsageError
 from .tools import local_calls
 
@@ -78,7 +78,12 @@ class StreamCapture(_Capture):
     """
     def __iter__(self):
         self._start()
-        for chunk in self.gen: yield self._take(chunk)
+        ended = False
+        try:
+            for chunk in self.gen: yield self._take(chunk)
+            ended = True
+        finally:
+            if not ended: close_stream(self.gen)  # abandoned or failed: let the connection go
         return self._finish()
 
 
@@ -86,10 +91,15 @@ class AsyncStreamCapture(_Capture):
     "The async twin of StreamCapture: `async for chunk in cap`, then `cap.value`."
     async def __aiter__(self):
         self._start()
-        if hasattr(self.gen, '__aiter__'):
-            async for chunk in self.gen: yield self._take(chunk)
-        else:
-            for chunk in self.gen: yield self._take(chunk)
+        ended = False
+        try:
+            if hasattr(self.gen, '__aiter__'):
+                async for chunk in self.gen: yield self._take(chunk)
+            else:
+                for chunk in self.gen: yield self._take(chunk)
+            ended = True
+        finally:
+            if not ended: await aclose_stream(self.gen)
         self._finish()
 
 

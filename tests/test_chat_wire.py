@@ -306,3 +306,16 @@ async def test_chat_and_asyncchat_parity_over_the_wire(standin, provider):
     strip = lambda h: [m if isinstance(m, dict) else m.model_dump(exclude={'provider_specific_fields'}) for m in h]
     assert strip(s.hist) == strip(a.hist)
     assert [type(o) for o in rs] == [type(o) for o in ra]
+
+
+@pytest.mark.parametrize('provider', ['openai', 'gemini'])
+def test_abandoned_stream_releases_its_http_response(standin, provider):
+    from lexi import stream_with_complete
+    standin.queue(Reply(text=' '.join(f'w{i}' for i in range(200))))
+    st = litellm.completion(MODELS[provider][0], [{'role': 'user', 'content': 'count'}], stream=True, **standin.kwargs(provider))
+    it = iter(stream_with_complete(st))
+    next(it); next(it)
+    response = st.completion_stream.response  # the provider stream LiteLLM wraps (OpenAI SDK Stream / LiteLLM iterator)
+    assert not response.is_closed
+    it.close()
+    assert response.is_closed
