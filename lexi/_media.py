@@ -6,22 +6,36 @@ Parts built here:
     PDF    {'type': 'file', 'file': {'file_data': 'data:application/pdf;base64,...'}}
            {'type': 'file', 'file': {'file_id': 'https://.../doc.pdf'}}        (a URL)
     audio  {'type': 'input_audio', 'input_audio': {'data': '<base64>', 'format': 'wav' | 'mp3'}}
+           {'type': 'file', 'file': {'file_id': 'https://.../a.mp3', 'format': 'audio/mp3'}}  (a URL)
     text   {'type': 'text', 'text': '...'}
+
+Audio by URL (LiteLLM 1.106) reaches only Gemini as audio. lexi downloads nothing: the part names
+the URL and its MIME type, and LiteLLM fetches it when it builds the request:
+- Google AI Studio ('gemini/...'): LiteLLM downloads the URL and sends Gemini `inline_data` with the
+  part's `format` as `mime_type` (the same 'audio/mp3' / 'audio/wav' it sends for audio bytes).
+  LiteLLM refuses URLs that resolve to private or loopback addresses unless
+  `litellm.user_url_allowed_hosts` lists the host.
+- Vertex AI ('vertex_ai/gemini-...'): an https URL goes as `file_data` {mime_type, file_uri}, unfetched.
+- OpenAI chat completions takes audio only as base64 `input_audio`: LiteLLM downloads the URL and
+  sends it as a `file` part named my_file.pdf, which OpenAI rejects. Pass bytes or a Path instead.
+- Anthropic takes no audio: LiteLLM turns the part into a `container_upload` block, which Anthropic
+  rejects.
 """
 from __future__ import annotations
 import base64
+from collections.abc import Mapping
 from pathlib import Path, PurePosixPath
 from urllib.parse import urlparse
 
 from .errors import UsageError
 
 __all__ = ['sniff_mime', 'media_part', 'part_from_bytes', 'part_from_path', 'part_from_url', 'is_url',
-           'text_part', 'ACCEPTED_KINDS']
+           'audio_url_part', 'is_audio_part', 'text_part', 'ACCEPTED_KINDS']
 
 ACCEPTED_KINDS = 'JPEG, PNG, GIF or WebP images, PDF documents, WAV or MP3 audio'
 IMAGE_EXTS = {'.jpg': 'image/jpeg', '.jpeg': 'image/jpeg', '.png': 'image/png', '.gif': 'image/gif',
               '.webp': 'image/webp'}
-AUDIO_EXTS = {'.wav', '.mp3'}
+AUDIO_URL_MIMES = {'.wav': 'audio/wav', '.mp3': 'audio/mp3'}  # what Gemini is told (its names for them)
 AUDIO_FORMATS = {'audio/wav': 'wav', 'audio/mpeg': 'mp3'}
 
 
@@ -83,11 +97,25 @@ def part_from_url(url: str) -> dict:
     ext = PurePosixPath(urlparse(url).path).suffix.lower()
     if ext in IMAGE_EXTS: return {'type': 'image_url', 'image_url': url}
     if ext == '.pdf': return {'type': 'file', 'file': {'file_id': url}}
-    if ext in AUDIO_EXTS:
-        raise UsageError(f"audio is sent inline, not by URL ({url}): download it and pass the bytes or a Path.")
+    if ext in AUDIO_URL_MIMES: return audio_url_part(url, AUDIO_URL_MIMES[ext])
     raise UsageError(f"lexi cannot tell what kind of media {url} is from its extension; download it and pass the "
                      f"bytes or a Path ({ACCEPTED_KINDS}), or send the URL as text inside a sentence "
                      "or a {'type': 'text', 'text': url} part.")
+
+
+def audio_url_part(url: str,  # http(s) URL of the audio
+                   mime: str  # its MIME type, e.g. 'audio/mp3' or 'audio/wav'
+                   ) -> dict:
+    "A part referring to audio at `url`: Gemini gets it as audio; see the module docstring for others."
+    return {'type': 'file', 'file': {'file_id': url, 'format': mime}}
+
+
+def is_audio_part(p) -> bool:
+    "True for an `input_audio` part or a `file` part whose `format` is an audio MIME type."
+    if not isinstance(p, Mapping): return False
+    if p.get('type') == 'input_audio': return True
+    f = p.get('file')
+    return p.get('type') == 'file' and isinstance(f, Mapping) and str(f.get('format') or '').startswith('audio/')
 
 
 def text_part(s: str) -> dict:

@@ -7,6 +7,7 @@ formatter with the running IPython shell instead.
 """
 from __future__ import annotations
 import sys
+import time
 from typing import Any, AsyncIterable, Iterable
 
 from ._assemble import get
@@ -77,27 +78,51 @@ def register_notebook_display() -> bool:
     return True
 
 
+_now = time.monotonic  # the clock live updates are spaced by
+UPDATE_INTERVAL = 0.05  # seconds: at most one display update this often while a stream runs
+
+
 class _Live:
-    "One display that shows the whole formatted output so far: an updated IPython display, or stdout."
-    def __init__(self):
-        self.handle = None
+    """One display that shows the whole formatted output so far: an updated IPython display, or stdout.
+
+    Rendering the whole markdown costs time linear in its length, so the display is updated at most
+    once per UPDATE_INTERVAL while items arrive (the first piece shows at once), and `finish` makes a
+    last update so the display ends showing the full output."""
+    def __init__(self, fmt: StreamFormatter):
+        self.fmt, self.handle, self.last, self.stale = fmt, None, None, False
         if _shell() is not None:
             from IPython.display import Markdown, display
             self.Markdown, self.handle = Markdown, display(Markdown(''), display_id=True)
 
-    def show(self, outp: str, piece: str):
+    def _update(self, now: float):
+        self.handle.update(self.Markdown(self.fmt.outp))
+        self.last, self.stale = now, False
+
+    def show(self, piece: str):
         if not piece: return
-        if self.handle is not None: self.handle.update(self.Markdown(outp))
-        else: sys.stdout.write(piece); sys.stdout.flush()
+        if self.handle is None:
+            sys.stdout.write(piece); sys.stdout.flush()
+            return
+        now = _now()
+        if self.last is None or now - self.last >= UPDATE_INTERVAL: self._update(now)
+        else: self.stale = True
+
+    def finish(self):
+        "Show whatever arrived since the last update."
+        if self.handle is not None and self.stale: self._update(_now())
 
 
 def display_stream(rs: Iterable,                  # what Chat(..., stream=True) yields
                    include_usage: bool = False,   # show each step's usage
                    mx: int | None = 2000          # longest tool result shown whole
                    ) -> StreamFormatter:
-    "Show the stream as live markdown (one display, updated as items arrive); returns the formatter (`.outp`)."
-    fmt, live = StreamFormatter(include_usage=include_usage, mx=mx), _Live()
-    for piece in fmt.format_stream(rs): live.show(fmt.outp, piece)
+    """Show the stream as live markdown (one display, updated as items arrive, at most every 50 ms, and
+    once more at the end with the whole output); returns the formatter (`.outp`)."""
+    fmt = StreamFormatter(include_usage=include_usage, mx=mx)
+    live = _Live(fmt)
+    try:
+        for piece in fmt.format_stream(rs): live.show(piece)
+    finally: live.finish()
     return fmt
 
 
@@ -105,6 +130,9 @@ async def adisplay_stream(rs: AsyncIterable | Iterable,  # what AsyncChat(..., s
                           include_usage: bool = False,
                           mx: int | None = 2000) -> AsyncStreamFormatter:
     "Async `display_stream`: `fmt = await adisplay_stream(rs)`."
-    fmt, live = AsyncStreamFormatter(include_usage=include_usage, mx=mx), _Live()
-    async for piece in fmt.format_stream(rs): live.show(fmt.outp, piece)
+    fmt = AsyncStreamFormatter(include_usage=include_usage, mx=mx)
+    live = _Live(fmt)
+    try:
+        async for piece in fmt.format_stream(rs): live.show(piece)
+    finally: live.finish()
     return fmt

@@ -186,15 +186,24 @@ class StreamFormatter:
     def __init__(self, include_usage: bool = False,  # add a collapsed usage block after each step
                  mx: int | None = 2000):             # longest tool result shown whole
         self.include_usage, self.mx = include_usage, mx
-        self.outp = ''                # all formatted output so far
+        self._pieces: list[str] = []  # formatted output so far, joined only when `.outp` is read
         self.tcs: dict = {}           # tool calls awaiting their results: id -> (call, step)
         self.step = 0                 # assistant turns with tool calls seen so far
         self._thinking = False
 
+    @property
+    def outp(self) -> str:
+        "All formatted output so far (the pieces are joined when read, so long streams stay linear)."
+        if len(self._pieces) > 1: self._pieces[:] = [''.join(self._pieces)]
+        return self._pieces[0] if self._pieces else ''
+
+    @outp.setter
+    def outp(self, value: str): self._pieces = [value] if value else []
+
     def format_item(self, o: Any) -> str:
         "The formatted text for one stream item (possibly ''); also appended to `.outp`."
         res = self._format(o)
-        self.outp += res
+        if res: self._pieces.append(res)
         return res
 
     def format_stream(self, rs: Iterable):

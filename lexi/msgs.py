@@ -11,8 +11,9 @@ are dropped from multi-part content; a message whose text is empty gets a single
 Gemini take it as is, LiteLLM gives Anthropic its placeholder); and `mk_msgs` gives an assistant
 tool-call request with blank text `content=None`, so no provider sees any text for it.
 
-Audio: LiteLLM sends `input_audio` parts to OpenAI and Gemini, but leaves them out of Anthropic
-requests without a word; `media_kinds(msgs)` tells a caller which kinds a request carries.
+Audio: LiteLLM sends `input_audio` parts (audio bytes) to OpenAI and Gemini, but leaves them out of
+Anthropic requests without a word. Audio by URL (a `file` part with an audio `format`) reaches only
+Gemini as audio (see lexi._media). `media_kinds(msgs)` tells a caller which kinds a request carries.
 
 Prompt caching (Anthropic and compatible): a checkpoint `{'type': 'ephemeral'}` (plus `'ttl'`)
 marks the end of a prefix to cache. A request may carry at most 4 checkpoints; `mk_msgs` never
@@ -25,7 +26,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from ._media import is_url, part_from_bytes, part_from_path, part_from_url, text_part
+from ._media import is_audio_part, is_url, part_from_bytes, part_from_path, part_from_url, text_part
 from .errors import UsageError
 
 __all__ = ['mk_msg', 'mk_msgs', 'remove_cache_ckpts', 'add_cache_ckpt', 'count_cache_ckpts', 'limit_cache_ckpts',
@@ -307,7 +308,13 @@ def mk_msgs(msgs: Any,               # messages (str, bytes, list of parts, dict
 _PART_KINDS = {'image_url': 'image', 'input_audio': 'audio', 'file': 'file', 'document': 'file'}
 
 
+def _kind(p) -> str | None:
+    if is_audio_part(p): return 'audio'
+    return _PART_KINDS.get(p.get('type')) if isinstance(p, Mapping) else None
+
+
 def media_kinds(msgs) -> set[str]:  # a list of messages (or one message)
-    "Which media the messages carry: a subset of {'image', 'audio', 'file'} (PDFs are 'file')."
+    """Which media the messages carry: a subset of {'image', 'audio', 'file'} (PDFs are 'file'; audio
+    by URL, a file part with an audio format, is 'audio')."""
     parts = [p for m in _as_list(msgs) if isinstance(c := _get(m, 'content'), list) for p in c]
-    return {_PART_KINDS[t] for p in parts if isinstance(p, Mapping) and (t := p.get('type')) in _PART_KINDS}
+    return {k for p in parts if (k := _kind(p))}

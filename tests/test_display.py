@@ -94,6 +94,60 @@ async def test_adisplay_stream_shows_an_async_stream_live(shell):
     assert [md for md, _, _ in rec] == ['', 'a', 'ab'] and fmt.outp == 'ab'
 
 
+class FakeClock:
+    "A monotonic clock that moves only by `step` per reading (0: time stands still)."
+    def __init__(self, step): self.t, self.step = 100.0, step
+    def __call__(self):
+        self.t += self.step
+        return self.t
+
+
+def test_display_stream_of_instant_chunks_updates_rarely_and_ends_with_the_whole_output(shell, monkeypatch):
+    import lexi.display
+    monkeypatch.setattr(lexi.display, '_now', FakeClock(0.0))
+    rec = published(shell)
+    texts = [f'{i} ' for i in range(5000)]
+    fmt = display_stream(items(*texts))
+    updates = [md for md, _, upd in rec if upd]
+    assert updates[-1] == ''.join(texts) == fmt.outp
+    assert updates == [texts[0], ''.join(texts)]   # the first piece at once, then the whole output at the end
+
+
+def test_display_stream_updates_once_per_interval_as_time_passes(shell, monkeypatch):
+    import lexi.display
+    per_chunk = lexi.display.UPDATE_INTERVAL * 0.26   # the 4th chunk after an update is the first one due
+    monkeypatch.setattr(lexi.display, '_now', FakeClock(per_chunk))
+    rec = published(shell)
+    texts = [f'{i} ' for i in range(400)]
+    fmt = display_stream(items(*texts))
+    updates = [md for md, _, upd in rec if upd]
+    assert updates[-1] == ''.join(texts) == fmt.outp
+    assert len(updates) == len(texts) // 4 + 1   # chunks 0, 4, 8, ... and the final update: far fewer than chunks
+    assert all(''.join(texts).startswith(u) for u in updates)    # each update shows the output so far
+
+
+async def test_adisplay_stream_of_instant_chunks_ends_with_the_whole_output(shell, monkeypatch):
+    import lexi.display
+    monkeypatch.setattr(lexi.display, '_now', FakeClock(0.0))
+    rec = published(shell)
+    texts = [f'{i} ' for i in range(1000)]
+    async def agen():
+        for o in items(*texts): yield o
+    fmt = await adisplay_stream(agen())
+    assert [md for md, _, upd in rec if upd] == [texts[0], ''.join(texts)] and fmt.outp == ''.join(texts)
+
+
+def test_display_stream_shows_what_arrived_when_the_stream_fails(shell, monkeypatch):
+    import lexi.display
+    monkeypatch.setattr(lexi.display, '_now', FakeClock(0.0))
+    rec = published(shell)
+    def broken():
+        yield from items('a', 'b', 'c')
+        raise ConnectionError('dropped')
+    with pytest.raises(ConnectionError): display_stream(broken())
+    assert [md for md, _, upd in rec if upd][-1] == 'abc'
+
+
 # ---------------------------------------------------------------- patch_litellm
 
 @pytest.fixture

@@ -285,6 +285,25 @@ async def test_async_formatter_formats_async_and_plain_streams():
     assert [p async for p in fmt.format_stream(items)] == ['a', 'b'] and fmt.outp == 'abab'
 
 
+def test_a_long_stream_formats_to_exactly_its_pieces_joined():
+    pieces = [f'w{i} ' + ('\n' if i % 97 == 0 else '') for i in range(5000)]
+    fmt = StreamFormatter()
+    seen = []
+    for n, p in enumerate(pieces):
+        fmt.format_item(ModelResponseStream(choices=[StreamingChoices(delta=Delta(content=p))]))
+        if n in (0, 2499): seen.append(fmt.outp)   # reading .outp mid-stream gives the prefix so far
+    assert fmt.outp == ''.join(pieces) and fmt.outp == ''.join(pieces)   # reading twice changes nothing
+    assert seen == [pieces[0], ''.join(pieces[:2500])]
+
+
+def test_outp_can_be_reset_and_appended_to_again():
+    fmt = StreamFormatter()
+    fmt.format_item(ModelResponseStream(choices=[StreamingChoices(delta=Delta(content='old'))]))
+    fmt.outp = ''
+    fmt.format_item(ModelResponseStream(choices=[StreamingChoices(delta=Delta(content='new'))]))
+    assert fmt.outp == 'new'
+
+
 # ---------------------------------------------------------------- wire: a streamed Chat tool loop, formatted and read back
 
 def add(a: int, b: int) -> int:

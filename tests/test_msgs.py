@@ -98,8 +98,14 @@ def test_pdf_url_is_a_file_part_by_reference():
     assert mk_msg(['Summarise', url])['content'][1] == {'type': 'file', 'file': {'file_id': url}}
 
 
-def test_audio_url_asks_for_the_bytes():
-    with pytest.raises(UsageError, match='bytes or a Path'): mk_msg(['Transcribe', 'https://example.com/a.mp3'])
+@pytest.mark.parametrize('url,mime', [('https://example.com/a.mp3', 'audio/mp3'), ('http://x.org/talk/b.WAV?t=3', 'audio/wav')])
+def test_audio_url_is_a_file_part_naming_its_audio_type(url, mime):
+    assert mk_msg(['Transcribe', url])['content'][1] == {'type': 'file', 'file': {'file_id': url, 'format': mime}}
+
+
+def test_audio_url_counts_as_audio_not_as_a_file():
+    assert media_kinds(mk_msg(['Transcribe', 'https://example.com/a.mp3'])) == {'audio'}
+    assert media_kinds(mk_msg(['Both', 'https://example.com/a.wav', 'https://example.com/p.pdf'])) == {'audio', 'file'}
 
 
 def test_url_of_unknown_kind_asks_for_bytes_or_path():
@@ -535,6 +541,51 @@ def test_wire_urls_reach_anthropic_and_openai_by_reference(standin):
     assert parts[2] == {'type': 'document', 'source': {'type': 'url', 'url': 'https://example.com/paper.pdf'}}
     oparts = send(standin, 'openai', OPENAI, [mk_msg(['What?', 'https://example.com/cat.png'])])['messages'][0]['content']
     assert oparts[1] == {'type': 'image_url', 'image_url': {'url': 'https://example.com/cat.png'}}
+
+
+@pytest.fixture
+def audio_host(monkeypatch):
+    """A second loopback HTTP server serving samples/, standing in for a public host of audio files.
+    LiteLLM refuses to fetch loopback URLs unless its documented `user_url_allowed_hosts` setting
+    lists the host, so the test allows exactly this one (restored afterwards)."""
+    import functools, http.server, threading
+    import litellm
+
+    hits = []
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args): pass
+        def do_GET(self):
+            hits.append(self.path)
+            super().do_GET()
+
+    srv = http.server.ThreadingHTTPServer(('127.0.0.1', 0), functools.partial(Quiet, directory=str(SAMPLES)))
+    t = threading.Thread(target=srv.serve_forever, daemon=True)
+    t.start()
+    host = f'127.0.0.1:{srv.server_address[1]}'
+    monkeypatch.setattr(litellm, 'user_url_allowed_hosts', [host])
+    yield f'http://{host}', hits
+    srv.shutdown(); srv.server_close(); t.join()
+
+
+@pytest.mark.parametrize('name,data,mime', [('sample.mp3', MP3, 'audio/mp3'), ('sample.wav', WAV, 'audio/wav')])
+def test_wire_audio_url_reaches_gemini_as_inline_audio(standin, audio_host, name, data, mime):
+    # Google AI Studio: LiteLLM fetches the URL while building the request; mk_msg fetched nothing.
+    base, hits = audio_host
+    msg = mk_msg(['Transcribe', f'{base}/{name}'])
+    assert msg['content'][1]['file'] == {'file_id': f'{base}/{name}', 'format': mime} and hits == []
+    parts = send(standin, 'gemini', GEMINI, mk_msgs([msg]))['contents'][0]['parts']
+    assert hits == [f'/{name}']
+    assert parts[1]['inline_data']['mime_type'] == mime
+    assert base64.b64decode(parts[1]['inline_data']['data']) == data
+
+
+def test_audio_url_reaches_vertex_gemini_as_file_data_without_a_fetch():
+    # Vertex AI: LiteLLM passes an https URL through as Gemini file_data (pure conversion, nothing fetched).
+    from litellm.llms.vertex_ai.gemini.transformation import gemini_convert_messages_with_history
+    url = 'https://example.com/talk.mp3'
+    contents = gemini_convert_messages_with_history(messages=mk_msgs([['Transcribe', url]]), model='gemini-2.5-flash')
+    assert contents[0]['parts'][1] == {'file_data': {'mime_type': 'audio/mp3', 'file_uri': url}}
 
 
 def test_wire_gemini_gets_no_empty_text_parts(standin):
