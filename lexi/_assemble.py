@@ -24,10 +24,7 @@ __all__ = ['get', 'chunk_delta', 'merged_provider_fields', 'restore_dropped', 'c
 _SKIP = frozenset({'citation', 'thinking_blocks'})
 
 
-def get(o, key, default=None):
-    "`o[key]` for dicts, `o.key` otherwise; `default` when missing."
-    if isinstance(o, dict): return o.get(key, default)
-    return getattr(o, key, default)
+from ._util import get  # noqa: E402  (re-exported: the stream modules read fields through here)
 
 
 def chunk_delta(chunk):

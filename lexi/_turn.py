@@ -8,14 +8,14 @@ messages. If the driver's I/O fails it throws the exception into the engine, whi
 from __future__ import annotations
 from dataclasses import dataclass, field
 
-from .msgs import mk_msg, add_cache_ckpt, remove_cache_ckpts
+from .msgs import MAX_CACHE_CKPTS, add_cache_ckpt, cache_positions, mk_msg, remove_cache_ckpts
 from .tools import local_calls
+from ._util import get
 from .usage import Use
 
 __all__ = ['Completion', 'RunTools', 'Turn', 'steps', 'place_ckpts', 'EFFORT']
 
 EFFORT = {'l': 'low', 'm': 'medium', 'h': 'high'}
-MAX_CKPTS = 4  # Anthropic rejects a request with a 5th cache breakpoint
 
 
 @dataclass
@@ -48,20 +48,14 @@ class Turn:
     kwargs: dict = field(default_factory=dict)  # other completion keywords
 
 
-def _has_calls(m) -> bool: return bool(_field(m, 'tool_calls'))
-def _is_result(m) -> bool: return _field(m, 'role') == 'tool'
+def _has_calls(m) -> bool: return bool(get(m, 'tool_calls'))
 
 
-def _field(m, k):
-    return m.get(k) if isinstance(m, dict) else getattr(m, k, None)
-
-
-def place_ckpts(msgs: list, cache_idxs=(-1,), ttl=None, budget: int = MAX_CKPTS) -> list:
+def place_ckpts(msgs: list, cache_idxs=(-1,), ttl=None, budget: int = MAX_CACHE_CKPTS) -> list:
     """Copies of `msgs` with cache checkpoints: at `cache_idxs` counted over the messages that are
     neither tool calls nor tool results, and on the two latest tool-call messages, so each step of
     a tool loop reads the prefix the step before it wrote. At most `budget`, the newest kept."""
-    plain = [i for i, m in enumerate(msgs) if not _is_result(m) and not _has_calls(m)]
-    pos = {plain[j] for j in cache_idxs if -len(plain) <= j < len(plain)}
+    pos = set(cache_positions(msgs, cache_idxs))
     pos |= set([i for i, m in enumerate(msgs) if _has_calls(m)][-2:])
     keep = set(sorted(pos)[-budget:]) if budget > 0 else set()
     out = [remove_cache_ckpts(m) for m in msgs]
@@ -80,7 +74,7 @@ def _note(exc: BaseException, text: str):
 
 
 def _skipped(calls, why: str) -> list:
-    return [{'tool_call_id': _field(tc, 'id'), 'role': 'tool', 'name': _field(_field(tc, 'function'), 'name'),
+    return [{'tool_call_id': get(tc, 'id'), 'role': 'tool', 'name': get(get(tc, 'function'), 'name'),
              'content': why} for tc in calls]
 
 
@@ -100,7 +94,7 @@ def steps(chat, t: Turn):
         msg = _reply(resp, req.prefill)
         chat.hist.extend(pending + [msg])
         chat.use += Use.of(resp, chat.model)
-        pending, calls = [], local_calls(_field(msg, 'tool_calls'))
+        pending, calls = [], local_calls(get(msg, 'tool_calls'))
         if not calls: return resp
         if final:  # the model called tools despite tool_choice='none': answer them so hist stays valid
             chat.hist.extend(_skipped(calls, 'Not run: this call reached its step limit (max_steps).'))

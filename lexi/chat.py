@@ -12,12 +12,13 @@ from ._caps import has_reasoning, has_search, refuses_audio, uses_cache_ckpts
 from ._litellm import lm, lm_types
 from ._turn import EFFORT, Completion, RunTools, Turn, place_ckpts, steps
 from .errors import UsageError
-from .msgs import limit_cache_ckpts, media_kinds, mk_msg, mk_msgs
+from .msgs import MAX_CACHE_CKPTS, cache_positions, limit_cache_ckpts, media_kinds, mk_msg, mk_msgs
 from .stream import astream_with_complete, stream_with_complete
 from .cite import cite_footnote
 from .display import register_notebook_display
 from .tools import acall_tool, call_tool, lite_mk_func, mk_ns
 from .usage import Use
+from ._util import get
 
 __all__ = ['Chat', 'AsyncChat', 'Results', 'FINAL_PROMPT']
 
@@ -85,6 +86,7 @@ class _ChatBase:
         self.tools, ns_found = _split_tools(tools)
         self.ns = {**ns_found, **(ns or {})}
         self.hist = mk_msgs(hist) if hist else []
+        cache_positions([], cache_idxs)  # bad cache_idxs fail here, not at the first call
         self.cache, self.cache_idxs, self.ttl = cache, tuple(cache_idxs), ttl
         self.parallel_tools, self.kwargs = parallel_tools, completion_kwargs
         self.use = Use()
@@ -120,8 +122,8 @@ class _ChatBase:
         sys_ckpt = ckpts and bool(self.sp) and 0 in self.cache_idxs
         if ckpts:
             idxs = [i for i in self.cache_idxs if not (self.sp and i == 0)]
-            msgs = place_ckpts(msgs, idxs, self.ttl, budget=4 - sys_ckpt)
-        else: msgs = limit_cache_ckpts(msgs, 4)  # checkpoints the caller put in hist: never a 5th
+            msgs = place_ckpts(msgs, idxs, self.ttl, budget=MAX_CACHE_CKPTS - sys_ckpt)
+        else: msgs = limit_cache_ckpts(msgs, MAX_CACHE_CKPTS)  # checkpoints the caller put in hist: never a 5th
         if not self.sp: return list(msgs)
         cc = {'type': 'ephemeral', **({'ttl': self.ttl} if self.ttl else {})}
         content = [{'type': 'text', 'text': self.sp, 'cache_control': cc}] if sys_ckpt else self.sp
@@ -166,7 +168,7 @@ class _ChatBase:
 
     def _repr_markdown_(self):
         from .display import render_response
-        last = next((m for m in reversed(self.hist) if _role(m) == 'assistant'), None)
+        last = next((m for m in reversed(self.hist) if get(m, 'role') == 'assistant'), None)
         body = render_response(last) if last is not None else '*(no reply yet)*'
         return f'{body}\n\n<details><summary>{type(self).__name__} · {self.model}</summary>\n\n- messages: {len(self.hist)}\n- use: {self.use}\n\n</details>'
 
@@ -178,9 +180,6 @@ def _sendable(m) -> dict:
     dicts (as mk_tc_req makes them) say nothing the request is missing."""
     if isinstance(m, dict): return copy.deepcopy(m)
     return m.model_dump(exclude_none=True, warnings=False)
-
-
-def _role(m): return m.get('role') if isinstance(m, dict) else getattr(m, 'role', None)
 
 
 def _prefill_chunk(text: str):

@@ -10,18 +10,12 @@ import sys
 import time
 from typing import Any, AsyncIterable, Iterable
 
-from ._assemble import get
+from ._util import get, text_of
 from ._litellm import lm_types
 from .fmt import AsyncStreamFormatter, StreamFormatter
 from .tools import local_calls
 
 __all__ = ['render_response', 'render_message', 'register_notebook_display', 'display_stream', 'adisplay_stream']
-
-
-def _text(content) -> str:
-    if isinstance(content, list):
-        return '\n\n'.join(p.get('text', '') for p in content if isinstance(p, dict) and p.get('type') == 'text')
-    return content or ''
 
 
 def _thinking(msg) -> str:
@@ -40,7 +34,7 @@ def render_message(msg: Any  # an assistant Message or message dict
     "Markdown for one message: collapsed thinking, the text, then one '🔧 name(arguments)' line per tool call."
     parts = []
     if thinking := _thinking(msg): parts.append(f'<details><summary>🧠 Thinking</summary>\n\n{thinking}\n\n</details>')
-    if text := _text(get(msg, 'content')): parts.append(text)
+    if text := text_of(get(msg, 'content')): parts.append(text)
     parts += [_tool_line(tc) for tc in local_calls(get(msg, 'tool_calls'))]  # server-side search is not a tool step
     return '\n\n'.join(parts) or '*(empty reply)*'
 

@@ -22,7 +22,8 @@ import json
 import re
 from typing import Any, AsyncIterable, Iterable
 
-from ._assemble import chunk_delta, get
+from ._assemble import chunk_delta
+from ._util import get, text_of
 from ._litellm import lm_types
 from .errors import UsageError
 from .stream import THINKING_MARK
@@ -137,12 +138,6 @@ def fmt2hist(outp: str  # formatted output: StreamFormatter.outp, hist2fmt(...),
     return hist
 
 
-def _text_of(content) -> str:
-    if isinstance(content, list):
-        return '\n\n'.join(p.get('text', '') for p in content if isinstance(p, dict) and p.get('type') == 'text')
-    return content or ''
-
-
 def _check_roles(hist: list) -> dict:
     "Tool results by call id; raises UsageError for messages hist2fmt cannot format."
     for m in hist:
@@ -164,7 +159,7 @@ def hist2fmt(hist: list,                # assistant Messages/dicts with tool_cal
     results, out, step, used = _check_roles(hist), [], 0, set()
     for m in hist:
         if get(m, 'role') != 'assistant': continue
-        if text := _text_of(get(m, 'content')): out.append(('\n\n' if out and not out[-1].endswith('\n') else '') + text)
+        if text := text_of(get(m, 'content')): out.append(('\n\n' if out and not out[-1].endswith('\n') else '') + text)
         tcs = get(m, 'tool_calls') or []
         step += bool(tcs)
         for tc in tcs:

@@ -28,8 +28,10 @@ from typing import Any
 
 from ._media import is_audio_part, is_url, part_from_bytes, part_from_path, part_from_url, text_part
 from .errors import UsageError
+from ._util import get
 
 __all__ = ['mk_msg', 'mk_msgs', 'remove_cache_ckpts', 'add_cache_ckpt', 'count_cache_ckpts', 'limit_cache_ckpts',
+           'cache_positions',
            'media_kinds', 'MAX_CACHE_CKPTS']
 
 MAX_CACHE_CKPTS = 4  # Anthropic rejects a request with a 5th cache_control block
@@ -39,10 +41,6 @@ _UNCACHEABLE_PARTS = {'thinking', 'redacted_thinking'}  # Anthropic refuses cach
 
 
 # ---------------------------------------------------------------- message access (dicts and Message objects)
-
-def _get(m, k, default=None):
-    return m.get(k, default) if isinstance(m, Mapping) else getattr(m, k, default)
-
 
 def _with(m, **changes):
     "A copy of message `m` with fields changed (a value of `...` deletes the field)."
@@ -142,11 +140,11 @@ def _tc_dict(tc) -> dict:
 
 def _locs(m) -> list:
     "Where message `m` carries checkpoints, in order: ('msg', None), ('content', j), ('tool_calls', j)."
-    res = [('msg', None)] if _get(m, 'cache_control') is not None else []
-    content = _get(m, 'content')
+    res = [('msg', None)] if get(m, 'cache_control') is not None else []
+    content = get(m, 'content')
     if isinstance(content, list):
         res += [('content', j) for j, p in enumerate(content) if isinstance(p, Mapping) and p.get('cache_control') is not None]
-    res += [('tool_calls', j) for j, tc in enumerate(_get(m, 'tool_calls') or []) if _get(tc, 'cache_control') is not None]
+    res += [('tool_calls', j) for j, tc in enumerate(get(m, 'tool_calls') or []) if get(tc, 'cache_control') is not None]
     return res
 
 
@@ -158,14 +156,14 @@ def _drop(m, loc):
     "A copy of `m` without the checkpoint at `loc`."
     kind, j = loc
     if kind == 'msg': return _with(m, cache_control=...)
-    items = list(_get(m, kind))
+    items = list(get(m, kind))
     items[j] = _without(items[j])
     return _with(m, **{kind: items})
 
 
 def _collapse(m):
     "Content that is a single plain text part becomes a string again."
-    c = _get(m, 'content')
+    c = get(m, 'content')
     if isinstance(c, list) and len(c) == 1 and isinstance(c[0], Mapping) and set(c[0]) == {'type', 'text'} \
             and c[0]['type'] == 'text':
         return _with(m, content=c[0]['text'])
@@ -194,12 +192,12 @@ def add_cache_ckpt(msg,                   # a message dict or Message
     calls (rendered after any text, so the whole message is cached), else on its last content part."""
     _check_ttl(ttl)
     m, cc = remove_cache_ckpts(msg), _ckpt(ttl)
-    tcs = _get(m, 'tool_calls')
+    tcs = get(m, 'tool_calls')
     if tcs:
         calls = [_tc_dict(tc) for tc in tcs]
         calls[-1] = {**calls[-1], 'cache_control': cc}
         return _with(m, tool_calls=calls)
-    content = _get(m, 'content')
+    content = get(m, 'content')
     if isinstance(content, list) and content:
         parts, j = list(content), _last_part(content)
         parts[j] = {**parts[j], 'cache_control': cc}
@@ -239,11 +237,12 @@ def limit_cache_ckpts(msgs: list,  # messages
 
 def _cacheable(m) -> bool:
     "Messages cache_idxs count: not tool results, not assistant tool-call requests."
-    role = _get(m, 'role')
-    return role not in ('tool', 'function') and not (role == 'assistant' and _get(m, 'tool_calls'))
+    role = get(m, 'role')
+    return role not in ('tool', 'function') and not (role == 'assistant' and get(m, 'tool_calls'))
 
 
-def _ckpt_positions(msgs: list, cache_idxs) -> list[int]:
+def cache_positions(msgs: list, cache_idxs) -> list[int]:
+    "Indices in `msgs` that `cache_idxs` names, counting only cacheable messages; UsageError for bad idxs."
     idxs = (-1,) if cache_idxs is None else (cache_idxs,) if isinstance(cache_idxs, int) else tuple(cache_idxs)
     if any(isinstance(k, bool) or not isinstance(k, int) for k in idxs):
         raise UsageError(f"cache_idxs must be whole numbers (message positions), not {cache_idxs!r}.")
@@ -266,13 +265,13 @@ def _tidy(m):
     """`m` with empty text made safe to send: blank text parts dropped; a tool-call request with blank
     text gets content None (Gemini rejects an empty text part, and LiteLLM sends Anthropic a placeholder
     sentence for one); other empty text becomes a single space."""
-    if _get(m, 'role') not in ('user', 'assistant', 'system'): return m
-    content = _get(m, 'content')
+    if get(m, 'role') not in ('user', 'assistant', 'system'): return m
+    content = get(m, 'content')
     if isinstance(content, list) and any(map(_blank_text, content)):
         content = [p for p in content if not _blank_text(p)] or ''
         m = _with(m, content=content)
     if isinstance(content, str) and not content.strip():
-        if _get(m, 'tool_calls'): return _with(m, content=None)
+        if get(m, 'tool_calls'): return _with(m, content=None)
         if not content: return _with(m, content=' ')
     return m
 
@@ -285,7 +284,7 @@ def _build(msgs) -> list:
     for m in msgs:
         new = _expand(m, role)
         res += [_tidy(_fresh(o)) for o in new]
-        if new: role = 'assistant' if _get(new[-1], 'role') in ('user', 'tool', 'function') else 'user'
+        if new: role = 'assistant' if get(new[-1], 'role') in ('user', 'tool', 'function') else 'user'
     return res
 
 
@@ -300,7 +299,7 @@ def mk_msgs(msgs: Any,               # messages (str, bytes, list of parts, dict
     _check_ttl(ttl)
     res = _build(msgs)
     if not cache: return _limit(res, MAX_CACHE_CKPTS)
-    pos = _ckpt_positions(res, cache_idxs)
+    pos = cache_positions(res, cache_idxs)
     for i in pos: res[i] = add_cache_ckpt(res[i], ttl)
     return _limit(res, MAX_CACHE_CKPTS, keep=set(pos))
 
@@ -316,5 +315,5 @@ def _kind(p) -> str | None:
 def media_kinds(msgs) -> set[str]:  # a list of messages (or one message)
     """Which media the messages carry: a subset of {'image', 'audio', 'file'} (PDFs are 'file'; audio
     by URL, a file part with an audio format, is 'audio')."""
-    parts = [p for m in _as_list(msgs) if isinstance(c := _get(m, 'content'), list) for p in c]
+    parts = [p for m in _as_list(msgs) if isinstance(c := get(m, 'content'), list) for p in c]
     return {k for p in parts if (k := _kind(p))}

@@ -29,6 +29,7 @@ from typing import Any, Callable
 from ._media import part_from_bytes, part_from_path, text_part
 from ._schema import ArgumentValueError, func_schema, prepare_args, tool_name
 from .errors import ToolArgumentsError, ToolError, ToolExecutionError, UnknownToolError, UsageError
+from ._util import get
 
 __all__ = ['lite_mk_func', 'ToolResponse', 'mk_ns', 'call_tool', 'acall_tool', 'tool_content', 'is_server_call',
            'local_calls', 'random_tool_id',
@@ -81,14 +82,10 @@ def mk_ns(tools  # callables (and schema dicts, which are skipped), a single cal
     return ns
 
 
-def _get(o, k, default=None):
-    return o.get(k, default) if isinstance(o, Mapping) else getattr(o, k, default)
-
-
 def _tc_fields(tc) -> tuple:
     "(id, name, arguments) of a tool call given as a dict or a ChatCompletionMessageToolCall."
-    fn = _get(tc, 'function') or {}
-    return _get(tc, 'id'), _get(fn, 'name'), _get(fn, 'arguments')
+    fn = get(tc, 'function') or {}
+    return get(tc, 'id'), get(fn, 'name'), get(fn, 'arguments')
 
 
 def _tool_msg(tcid, name, content) -> dict:
@@ -219,7 +216,7 @@ def mk_tc(func: str | Callable,  # tool name (or the function itself)
 
 
 def _tc_dict(tc) -> dict:
-    if isinstance(tc, Mapping): return {**tc, 'function': dict(_get(tc, 'function') or {})}
+    if isinstance(tc, Mapping): return {**tc, 'function': dict(get(tc, 'function') or {})}
     if hasattr(tc, 'model_dump'): return tc.model_dump()
     raise UsageError(f"a tool call must be a dict (see mk_tc) or a ChatCompletionMessageToolCall, not {type(tc).__name__}.")
 
@@ -247,7 +244,7 @@ def mk_tc_results(tcq,            # the assistant message with tool calls (see m
                   results: list   # one result per tool call, in order
                   ) -> list[dict]:
     "The tool messages answering each of `tcq`'s tool calls."
-    tcs = _get(tcq, 'tool_calls') or []
+    tcs = get(tcq, 'tool_calls') or []
     if len(tcs) != len(results):
         raise UsageError(f"the message has {len(tcs)} tool call(s) but {len(results)} result(s) were given; "
                          "pass one result per call.")
