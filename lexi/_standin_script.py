@@ -168,7 +168,7 @@ class Request:
     provider: str                 # 'openai' | 'anthropic' | 'gemini' | 'unknown'
     stream: bool                  # True if the request asked for a stream
     model: str | None = None      # requested model (body 'model', or the Gemini path's model)
-    error: str | None = None      # set when the stand-in answered with its own error (nothing scripted, ...)
+    error: str | None = None      # the stand-in's own error (nothing scripted, ...) or the provider rule broken
     size: int = field(default=0, repr=False)   # body length in bytes
 
     def __repr__(self):

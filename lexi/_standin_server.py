@@ -3,7 +3,9 @@
 (with delays, per-event delays and mid-stream cuts).
 
 `StandIn` (lexi/testing.py) owns the script queue; this module asks it for the next item
-through `owner._take()` and records requests through `owner._record(req)`.
+through `owner._take()` and records requests through `owner._record(req)`. With `owner.strict`,
+a chat request that breaks a provider rule (`_standin_rules`) gets that provider's 400 and is
+recorded through `owner._violate(req)`, before any scripted item is taken.
 """
 from __future__ import annotations
 import json
@@ -18,6 +20,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlsplit
 
 from . import _standin_anthropic as anthropic, _standin_gemini as gemini, _standin_openai as openai
+from ._standin_rules import violation
 from ._standin_script import Embeddings, Fault, Raw, Reply, Request, Turn, resolve_tokens
 
 __all__ = ['Server', 'Answer', 'route', 'plan', 'make_request', 'RENDERERS']
@@ -76,6 +79,13 @@ def _own_error(owner, req: Request, status: int, message: str) -> Answer:
     return _error(owner, req, status, message, [('x-should-retry', 'false')])
 
 
+def _rule_error(owner, req: Request, message: str) -> Answer:
+    "A request a real provider would refuse: a 400 in its words, recorded in `owner.violations`."
+    req.error = message
+    owner._violate(req)
+    return _error(owner, req, 400, req.error, [('x-should-retry', 'false')])
+
+
 def _describe(req: Request) -> str:
     model = f', model {req.model!r}' if req.model else ''
     return f'{req.method} {req.path} ({req.provider}{model}{", stream" if req.stream else ""})'
@@ -127,6 +137,8 @@ def plan(owner, req: Request) -> Answer:
         return _own_error(owner, req, 404, f'lexi.testing: no provider endpoint at {req.method} {req.path}; the '
                                            'stand-in serves /chat/completions, /embeddings, /models, /v1/messages '
                                            'and /models/{model}:generateContent (use srv.kwargs(provider))')
+    broken = violation(req.provider, req.body) if kind == 'chat' and owner.strict else None
+    if broken: return _rule_error(owner, req, broken)   # before taking an item: a refused request uses none
     item = owner._take()
     if item is not None: return _scripted(owner, req, kind, item)
     retry = req.headers.get('x-stainless-retry-count', '0')

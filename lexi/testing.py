@@ -20,7 +20,27 @@ Every request is recorded (credentials redacted), so a test can check what was s
         assert sent['messages'][0]['content'] == [{'type': 'text', 'text': 'Hello'}]
 
 In pytest, the `standin` fixture (registered by lexi's pytest plugin) gives a started `StandIn` and
-fails the test at teardown if any request found nothing scripted.
+fails the test at teardown if any request found nothing scripted or broke a provider rule.
+
+Provider rules (`StandIn(strict=True)`, the default): every chat request body is checked, before a
+scripted item is taken, against rules the real providers enforce. A request that breaks one gets
+HTTP 400 with that provider's error body and message (LiteLLM raises `BadRequestError`), takes no
+queued item, and is recorded in `srv.violations` (its `.error` says which rule broke and where).
+The rules, in the providers' words:
+- Anthropic: every `tool_use` has a `tool_result` in the next message ("`tool_use` ids were found
+  without `tool_result` blocks immediately after"), every `tool_result` answers a `tool_use` of the
+  previous message ("unexpected `tool_use_id` found in `tool_result` blocks"); at most 4 blocks with
+  cache_control (system, tools and messages); tool names unique; text blocks non-empty; messages
+  non-empty, each with content (but a final assistant message). Server tool blocks (web search,
+  'srvtoolu_' ids) carry their own results.
+- OpenAI: an assistant message with tool_calls is followed by tool messages answering every
+  tool_call_id before any other role; a tool message answers a call of the assistant message before it.
+- Gemini: contents non-empty, every content with parts; a model turn with N function calls is
+  followed by a turn with N function responses, and responses only follow a function call turn;
+  function declaration names unique.
+`StandIn(strict=False)` (or setting `srv.strict = False`) turns the checks off, for a test that must
+send such requests and get scripted answers to them. (To test how code handles a provider's 400,
+script `Fault(400, ...)`: it answers a valid request.)
 
 What you can script (one item per request, first in first out, shared by all providers):
 - `Reply(text, tool_calls, thinking, signature, search, finish, usage, model, delay, event_delay,
@@ -95,15 +115,19 @@ class StandIn:
     Use it as a context manager (`with StandIn() as srv:`), or call `start()` and `close()`.
     Attributes: `requests` (every `Request` received, in order), `unscripted` (requests the
     stand-in answered with its own error: nothing scripted, wrong item type, unknown path),
-    `models` (what GET /models lists; a list you may change), `url` (base URL).
+    `violations` (requests refused for breaking a provider rule), `strict` (check provider
+    rules; may be changed), `models` (what GET /models lists; a list you may change), `url` (base URL).
     """
 
     def __init__(self,
                  models: Iterable[str] | None = None,  # model ids GET /models lists (default DEFAULT_MODELS)
-                 seed: int | None = 0):                # seed for generated ids (None: different every run)
+                 seed: int | None = 0,                 # seed for generated ids (None: different every run)
+                 strict: bool = True):                 # refuse requests the real provider would refuse (400)
         self.models: list[str] = list(DEFAULT_MODELS if models is None else models)
+        self.strict = strict
         self.requests: list[Request] = []
         self.unscripted: list[Request] = []
+        self.violations: list[Request] = []
         self.ids = Ids(seed)
         self._items: collections.deque = collections.deque()
         self._lock = threading.Lock()
@@ -159,11 +183,12 @@ class StandIn:
         with self._lock: return list(self._items)
 
     def reset(self) -> None:
-        "Forget queued items, recorded requests and unscripted requests."
+        "Forget queued items, recorded requests, unscripted requests and rule violations."
         with self._lock:
             self._items.clear()
             self.requests.clear()
             self.unscripted.clear()
+            self.violations.clear()
 
     # -- routing LiteLLM here
     def _bases(self) -> dict[str, str]:
@@ -196,7 +221,10 @@ class StandIn:
     def _flag(self, req: Request) -> None:
         with self._lock: self.unscripted.append(req)
 
+    def _violate(self, req: Request) -> None:
+        with self._lock: self.violations.append(req)
+
     def __repr__(self) -> str:
         where = self.url if self._server else 'stopped'
         return (f'<StandIn {where}: {len(self._items)} pending, {len(self.requests)} requests, '
-                f'{len(self.unscripted)} unscripted>')
+                f'{len(self.unscripted)} unscripted, {len(self.violations)} violations>')

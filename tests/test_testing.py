@@ -7,6 +7,7 @@ objects in the test, never read back from the stand-in.
 import asyncio
 import json
 import re
+import urllib.error
 import urllib.request
 
 import litellm
@@ -202,7 +203,8 @@ def test_requests_are_recorded_with_credentials_redacted(standin, provider):
 def test_query_key_is_redacted(standin):
     standin.queue(Reply(text='ok'))
     url = standin.url + '/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse&key=secret-123'
-    with urllib.request.urlopen(urllib.request.Request(url, data=b'{"contents": []}', method='POST')) as r:
+    body = json.dumps({'contents': [{'role': 'user', 'parts': [{'text': 'Hi'}]}]}).encode()
+    with urllib.request.urlopen(urllib.request.Request(url, data=body, method='POST')) as r:
         assert b'"text":"ok"' in r.read()
     req = standin.requests[-1]
     assert req.query == {'alt': 'sse', 'key': '***'} and req.stream and req.provider == 'gemini'
@@ -240,7 +242,8 @@ def test_fixture_fails_a_test_that_forgot_to_queue(pytester):
     pytester.makepyfile('''
         import urllib.error, urllib.request
         def test_forgot(standin):
-            req = urllib.request.Request(standin.url + '/v1/messages', data=b'{"model": "m"}', method='POST')
+            body = b'{"model": "m", "max_tokens": 9, "messages": [{"role": "user", "content": "Hi"}]}'
+            req = urllib.request.Request(standin.url + '/v1/messages', data=body, method='POST')
             try: urllib.request.urlopen(req)
             except urllib.error.HTTPError as e: assert e.code == 400
     ''')
@@ -357,3 +360,228 @@ def test_script_mistakes_raise_usage_errors():
         with pytest.raises(UsageError, match='openai, anthropic, gemini'): srv.kwargs('azure')
         with pytest.raises(UsageError, match='Reply, Fault'): srv.queue(42)
     with pytest.raises(UsageError, match='not running'): StandIn().url
+
+
+# -- provider rules: requests the real providers refuse get their 400, and use no scripted item
+
+def tool_schema(name):
+    return {'type': 'function', 'function': {'name': name, 'description': f'{name} two numbers',
+                                             'parameters': {'type': 'object', 'properties': {'a': {'type': 'integer'}}}}}
+
+
+TOOLS = [tool_schema('add'), tool_schema('mul')]
+ASK = {'role': 'user', 'content': 'Compute both.'}
+GEMINI_PATH = '/v1beta/models/gemini-2.5-flash:generateContent'
+INVALID_REQUEST = {'openai': ('invalid_request_error',), 'anthropic': ('error', 'invalid_request_error'),
+                   'gemini': (400, 'INVALID_ARGUMENT')}
+
+
+def calls(*ids, names=('add', 'mul', 'add')):
+    "An assistant message calling tools in parallel, one call per id."
+    return {'role': 'assistant', 'content': None, 'tool_calls': [
+        {'id': i, 'type': 'function', 'function': {'name': n, 'arguments': '{"a": 1}'}} for i, n in zip(ids, names)]}
+
+
+def result(tcid, name='add'):
+    return {'role': 'tool', 'tool_call_id': tcid, 'name': name, 'content': '2'}
+
+
+def tool_history(p):
+    "User -> two parallel calls -> both results -> one more call -> its result -> user; p is the id prefix."
+    return [ASK, calls(f'{p}a', f'{p}b'), result(f'{p}a'), result(f'{p}b', 'mul'),
+            calls(f'{p}c'), result(f'{p}c'), {'role': 'user', 'content': 'Thanks, and now?'}]
+
+
+def post(srv, path, body):
+    "POST a JSON body straight to the stand-in: (status, parsed JSON answer)."
+    req = urllib.request.Request(srv.url + path, data=json.dumps(body).encode(), method='POST',
+                                 headers={'Content-Type': 'application/json'})
+    try:
+        with urllib.request.urlopen(req) as r: return r.status, json.loads(r.read())
+    except urllib.error.HTTPError as e: return e.code, json.loads(e.read())
+
+
+def provider_error(body, provider):
+    "(the provider's invalid-request markers, the message) from an error body of that provider's shape."
+    err = body['error']
+    if provider == 'anthropic': return (body['type'], err['type']), err['message']
+    if provider == 'gemini': return (err['code'], err['status']), err['message']
+    return (err['type'],), err['message']
+
+
+@pytest.mark.parametrize('provider', PROVIDERS)
+def test_a_valid_multi_step_tool_history_passes_the_rules(standin, provider):
+    standin.queue('All done.')
+    r = litellm.completion(MODELS[provider], tool_history(ID_PREFIX[provider]), tools=TOOLS, **standin.kwargs(provider))
+    assert r.choices[0].message.content == 'All done.'
+    assert standin.violations == [] and standin.pending == []
+
+
+def test_anthropic_server_tool_blocks_need_no_tool_result(standin):
+    standin.queue(Reply(text='Searching, then adding.', search=['otter facts'], tool_calls=[ToolCall('add', {'a': 1})]),
+                  'Answered.', 'never sent')
+    kw = dict(tools=TOOLS, **standin.kwargs('anthropic'))
+    m = litellm.completion(MODELS['anthropic'], [ASK], **kw).choices[0].message
+    server, own = m.tool_calls          # LiteLLM lists the server-side web_search call too
+    assert server.id.startswith('srvtoolu_') and own.function.name == 'add'
+    r = litellm.completion(MODELS['anthropic'], [ASK, m, result(own.id)], **kw)
+    assert r.choices[0].message.content == 'Answered.' and standin.violations == []
+    sent = standin.requests[-1].body['messages'][1]['content']
+    assert [b['type'] for b in sent] == ['text', 'server_tool_use', 'web_search_tool_result', 'tool_use']
+    with pytest.raises(litellm.BadRequestError, match=f'unexpected `tool_use_id` found in `tool_result` blocks: {server.id}'):
+        litellm.completion(MODELS['anthropic'], [ASK, m, result(own.id), result(server.id, 'web_search')], **kw)
+    assert [p.text for p in standin.pending] == ['never sent']
+    standin.violations.clear()
+
+
+def cached(i):
+    return {'role': 'user' if i % 2 == 0 else 'assistant',
+            'content': [{'type': 'text', 'text': f'turn {i}', 'cache_control': {'type': 'ephemeral'}}]}
+
+
+# (provider, messages, extra completion arguments, what the refusal says)
+RULE_CASES = {
+    'anthropic-tool_use-without-result': (
+        'anthropic', [ASK, calls('toolu_a', 'toolu_b'), result('toolu_a'), {'role': 'user', 'content': 'Go on.'}], {},
+        'messages.1: `tool_use` ids were found without `tool_result` blocks immediately after: toolu_b.'),
+    'anthropic-tool_result-without-tool_use': (
+        'anthropic', [ASK, result('toolu_x')], {},
+        'messages.0.content.1: unexpected `tool_use_id` found in `tool_result` blocks: toolu_x.'),
+    'anthropic-five-cache-checkpoints': (
+        'anthropic', [cached(i) for i in range(5)], {},
+        'A maximum of 4 blocks with cache_control may be provided. Found 5.'),
+    'anthropic-duplicate-tool-names': (
+        'anthropic', [ASK], {'tools': [tool_schema('add'), tool_schema('add')]}, 'tools: Tool names must be unique.'),
+    'openai-tool_calls-not-all-answered': (
+        'openai', [ASK, calls('call_a', 'call_b'), result('call_a'), {'role': 'user', 'content': 'Go on.'}], {},
+        "messages.[1]: An assistant message with 'tool_calls' must be followed by tool messages responding to each "
+        "'tool_call_id'. The following tool_call_ids did not have response messages: call_b"),
+    'openai-answer-after-another-role': (
+        'openai', [ASK, calls('call_a'), {'role': 'user', 'content': 'Hurry.'}, result('call_a')], {},
+        'The following tool_call_ids did not have response messages: call_a'),
+    'openai-tool-message-without-tool_calls': (
+        'openai', [ASK, result('call_x')], {},
+        "messages.[1].role: Invalid parameter: messages with role 'tool' must be a response to a preceeding message "
+        "with 'tool_calls'."),
+    'openai-tool-message-with-unknown-id': (
+        'openai', [ASK, calls('call_a'), result('call_a'), result('call_x')], {},
+        "messages.[3]: Invalid parameter: 'tool_call_id' of 'call_x' not found in 'tool_calls' of previous message."),
+    'gemini-fewer-responses-than-calls': (
+        'gemini', [ASK, calls('call_a', 'call_b'), result('call_a')], {},
+        'contents[2]: Please ensure that the number of function response parts is equal to the number of function '
+        'call parts of the function call turn. (contents[1] has 2 function call parts, contents[2] has 1'),
+    'gemini-response-without-call': (
+        'gemini', [ASK, result('call_x')], {},
+        'contents[1]: Please ensure that function response turn comes immediately after a function call turn.'),
+    'gemini-duplicate-declarations': (
+        'gemini', [ASK], {'tools': [tool_schema('add'), tool_schema('add')]}, 'Duplicate function declaration found: add'),
+}
+
+
+@pytest.mark.parametrize('stream', [False, True], ids=['json', 'sse'])
+@pytest.mark.parametrize('case', list(RULE_CASES))
+def test_a_rule_violation_gets_the_providers_400_and_keeps_the_queue(standin, case, stream):
+    provider, msgs, kw, message = RULE_CASES[case]
+    standin.queue('Not for an invalid request.')
+    with pytest.raises(litellm.BadRequestError, match=re.escape(message)):
+        r = litellm.completion(MODELS[provider], msgs, stream=stream, **standin.kwargs(provider), **kw)
+        list(r) if stream else r
+    [refused] = standin.violations
+    assert message in refused.error and refused.provider == provider and refused.stream is stream
+    assert [p.text for p in standin.pending] == ['Not for an invalid request.']
+    status, body = post(standin, refused.path, refused.body)        # the same body again, to see the raw answer
+    assert (status, provider_error(body, provider)) == (400, (INVALID_REQUEST[provider], refused.error))
+    standin.violations.clear()
+
+
+ANTHROPIC_PATH = '/v1/messages'
+# Bodies LiteLLM itself never sends (it fills or refuses them first), checked on the wire.
+RAW_CASES = {
+    'anthropic-no-messages': (
+        'anthropic', ANTHROPIC_PATH, {'model': 'm', 'max_tokens': 9, 'messages': []},
+        'messages: at least one message is required'),
+    'anthropic-empty-text-block': (
+        'anthropic', ANTHROPIC_PATH, {'model': 'm', 'max_tokens': 9, 'messages': [
+            {'role': 'user', 'content': [{'type': 'text', 'text': 'Hi'}, {'type': 'text', 'text': ''}]}]},
+        'messages.0.content.1: text content blocks must be non-empty'),
+    'anthropic-empty-system-text': (
+        'anthropic', ANTHROPIC_PATH, {'model': 'm', 'max_tokens': 9, 'system': [{'type': 'text', 'text': ''}],
+                                      'messages': [{'role': 'user', 'content': 'Hi'}]},
+        'system: text content blocks must be non-empty'),
+    'anthropic-empty-content': (
+        'anthropic', ANTHROPIC_PATH, {'model': 'm', 'max_tokens': 9, 'messages': [
+            {'role': 'user', 'content': []}, {'role': 'assistant', 'content': 'Hello'}]},
+        'messages.0: all messages must have non-empty content except for the optional final assistant message'),
+    'anthropic-cache-in-system-and-tools': (
+        'anthropic', ANTHROPIC_PATH, {'model': 'm', 'max_tokens': 9,
+            'system': [{'type': 'text', 'text': 'Be brief.', 'cache_control': {'type': 'ephemeral'}}],
+            'tools': [{'name': n, 'input_schema': {'type': 'object'}, 'cache_control': {'type': 'ephemeral'}}
+                      for n in ('add', 'mul')],
+            'messages': [{'role': 'user', 'content': [{'type': 'text', 'text': 'Hi', 'cache_control': {'type': 'ephemeral'}}]},
+                         {'role': 'assistant', 'content': [{'type': 'text', 'text': 'Yo', 'cache_control': {'type': 'ephemeral'}}]}]},
+        'A maximum of 4 blocks with cache_control may be provided. Found 5.'),
+    'gemini-no-contents': ('gemini', GEMINI_PATH, {'contents': []},
+                           '* GenerateContentRequest.contents: contents is not specified'),
+    'gemini-empty-parts': ('gemini', GEMINI_PATH, {'contents': [{'role': 'user', 'parts': []}]},
+                           '* GenerateContentRequest.contents[0].parts: contents.parts must not be empty.'),
+    'gemini-camelCase-parts': (
+        'gemini', GEMINI_PATH, {'contents': [
+            {'role': 'user', 'parts': [{'text': 'Compute both.'}]},
+            {'role': 'model', 'parts': [{'functionCall': {'name': n, 'args': {}}} for n in ('add', 'mul')]},
+            {'role': 'user', 'parts': [{'functionResponse': {'name': 'add', 'response': {'content': '2'}}}]}]},
+        'contents[2]: Please ensure that the number of function response parts is equal to the number of function '
+        'call parts of the function call turn. (contents[1] has 2 function call parts, contents[2] has 1'),
+}
+
+
+@pytest.mark.parametrize('case', list(RAW_CASES))
+def test_bodies_litellm_never_sends_are_checked_too(standin, case):
+    provider, path, body, message = RAW_CASES[case]
+    standin.queue('Not for an invalid request.')
+    status, answer = post(standin, path, body)
+    kind, said = provider_error(answer, provider)
+    assert (status, kind) == (400, INVALID_REQUEST[provider]) and said.startswith(message)
+    assert [r.error for r in standin.violations] == [said] and len(standin.pending) == 1
+    standin.violations.clear()
+
+
+@pytest.mark.parametrize('provider', PROVIDERS)
+def test_strict_false_lets_invalid_histories_through(provider):
+    msgs = [ASK, calls('x_a', 'x_b'), result('x_a')]
+    with StandIn(strict=False) as srv:
+        srv.queue('Answered anyway.')
+        r = litellm.completion(MODELS[provider], msgs, **srv.kwargs(provider))
+    assert r.choices[0].message.content == 'Answered anyway.'
+    assert srv.violations == [] and srv.pending == []
+
+
+def test_fixture_fails_a_test_that_sent_an_invalid_history(pytester):
+    pytester.makepyfile('''
+        import json, urllib.error, urllib.request
+        BODY = {"model": "gpt-4.1", "messages": [{"role": "user", "content": "Hi"},
+                                                 {"role": "tool", "tool_call_id": "call_x", "content": "1"}]}
+
+        def send(standin):
+            req = urllib.request.Request(standin.url + "/v1/chat/completions", data=json.dumps(BODY).encode(),
+                                         method="POST", headers={"Content-Type": "application/json"})
+            try: urllib.request.urlopen(req)
+            except urllib.error.HTTPError as e: return e.code
+
+        def test_invalid(standin):
+            assert send(standin) == 400
+
+        def test_checked_on_purpose(standin):
+            assert send(standin) == 400 and len(standin.violations) == 1
+            standin.violations.clear()
+
+        def test_rules_off(standin):
+            standin.strict = False
+            standin.queue("fine")
+            assert send(standin) is None and standin.violations == []
+    ''')
+    result = pytester.runpytest_inprocess('-p', 'no:socket', '-p', 'no:cacheprovider',
+                                          '-o', 'asyncio_default_fixture_loop_scope=function')
+    result.assert_outcomes(passed=3, errors=1)
+    result.stdout.fnmatch_lines(['*1 request(s) to the lexi.testing stand-in broke a provider rule*',
+                                 "*POST /v1/chat/completions (openai): messages.*: Invalid parameter: messages with role "
+                                 "'tool' must be a response to a preceeding message with 'tool_calls'.*"])

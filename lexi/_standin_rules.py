@@ -1,0 +1,202 @@
+"""Provider request rules for lexi's provider stand-in: `violation(provider, body)` names the first
+rule a chat request body breaks, in the words the real provider answers with (HTTP 400), plus
+where (the message or content index), or returns None for a valid body.
+
+Pure functions over the parsed JSON body LiteLLM sent; no I/O. Only rules the real providers are
+known to enforce are here; each check quotes the provider's own error message. Indexes are the
+body's own (after LiteLLM's translation), e.g. Anthropic's `messages.3` counts the wire messages,
+in which LiteLLM has merged consecutive tool results and user text into one user message.
+"""
+from __future__ import annotations
+from collections import Counter
+
+__all__ = ['violation', 'anthropic_violation', 'openai_violation', 'gemini_violation']
+
+_MAX_CACHE_BLOCKS = 4
+
+
+def _blocks(msg) -> list:
+    "A message's content blocks (a string content is one text block)."
+    c = msg.get('content') if isinstance(msg, dict) else None
+    if isinstance(c, str): return [{'type': 'text', 'text': c}]
+    return [b for b in c if isinstance(b, dict)] if isinstance(c, list) else []
+
+
+def _first_duplicate(names) -> str | None:
+    return next((n for n, k in Counter(names).items() if k > 1), None)
+
+
+# -- Anthropic /v1/messages. Its 400 messages, as the API words them: "messages: at least one message is
+# required"; "tools: Tool names must be unique."; "A maximum of 4 blocks with cache_control may be provided.
+# Found 5."; "messages: text content blocks must be non-empty"; "messages.N: all messages must have non-empty
+# content except for the optional final assistant message"; "messages.N: `tool_use` ids were found without
+# `tool_result` blocks immediately after: ..."; "messages.N.content.K: unexpected `tool_use_id` found in
+# `tool_result` blocks: ...".
+
+def _anthropic_cache_blocks(body: dict) -> int:
+    "Blocks carrying cache_control: system blocks, tools, message blocks (and blocks inside tool results)."
+    system = body.get('system') if isinstance(body.get('system'), list) else []
+    blocks = [b for b in system if isinstance(b, dict)] + [t for t in body.get('tools') or [] if isinstance(t, dict)]
+    for m in body.get('messages') or []:
+        for b in _blocks(m):
+            blocks.append(b)
+            if b.get('type') == 'tool_result' and isinstance(b.get('content'), list):
+                blocks += [x for x in b['content'] if isinstance(x, dict)]
+    return sum('cache_control' in b for b in blocks)
+
+
+def _anthropic_content(body: dict, msgs: list) -> str | None:
+    "No empty text block (system or messages), no message without content but a final assistant one."
+    system = body.get('system') if isinstance(body.get('system'), list) else []
+    if any(isinstance(b, dict) and b.get('type') == 'text' and not b.get('text') for b in system):
+        return 'system: text content blocks must be non-empty'
+    for i, m in enumerate(msgs):
+        if not m.get('content') and not (i == len(msgs) - 1 and m.get('role') == 'assistant'):
+            return f'messages.{i}: all messages must have non-empty content except for the optional final assistant message'
+        for k, b in enumerate(_blocks(m)):
+            if b.get('type') == 'text' and not b.get('text'):
+                return f'messages.{i}.content.{k}: text content blocks must be non-empty'
+    return None
+
+
+def _ids(msg, kind: str, key: str = 'id') -> list:
+    return [b.get(key) for b in _blocks(msg) if b.get('type') == kind]
+
+
+def _anthropic_unanswered(msgs: list, i: int) -> str | None:
+    "Every tool_use of assistant message i has a tool_result in the next message, a user message."
+    nxt = msgs[i + 1] if i + 1 < len(msgs) else {}
+    answered = set(_ids(nxt, 'tool_result', 'tool_use_id')) if nxt.get('role') == 'user' else set()
+    # server_tool_use blocks (web search, 'srvtoolu_' ids) come with their own result blocks: not counted here
+    missing = [t for t in _ids(msgs[i], 'tool_use') if t not in answered]
+    if not missing: return None
+    return (f'messages.{i}: `tool_use` ids were found without `tool_result` blocks immediately after: '
+            f'{", ".join(missing)}. Each `tool_use` block must have a corresponding `tool_result` block in the next message.')
+
+
+def _anthropic_unasked(msgs: list, i: int) -> str | None:
+    "Every tool_result of user message i answers a tool_use of the message before it, an assistant message."
+    prev = msgs[i - 1] if i > 0 and msgs[i - 1].get('role') == 'assistant' else {}
+    called = set(_ids(prev, 'tool_use'))
+    for k, b in enumerate(_blocks(msgs[i])):
+        if b.get('type') == 'tool_result' and b.get('tool_use_id') not in called:
+            return (f'messages.{i}.content.{k}: unexpected `tool_use_id` found in `tool_result` blocks: '
+                    f'{b.get("tool_use_id")}. Each `tool_result` block must have a corresponding `tool_use` block '
+                    'in the previous message.')
+    return None
+
+
+def _anthropic_tools_answered(msgs: list) -> str | None:
+    for i, m in enumerate(msgs):
+        check = {'assistant': _anthropic_unanswered, 'user': _anthropic_unasked}.get(m.get('role'))
+        err = check(msgs, i) if check else None
+        if err: return err
+    return None
+
+
+def anthropic_violation(body: dict) -> str | None:
+    "The first Anthropic Messages API rule `body` breaks, or None."
+    msgs = [m for m in body.get('messages') or [] if isinstance(m, dict)]
+    if not msgs: return 'messages: at least one message is required'
+    dup = _first_duplicate(t.get('name') for t in body.get('tools') or [] if isinstance(t, dict))
+    if dup is not None: return f'tools: Tool names must be unique. ({dup!r} appears more than once)'
+    n = _anthropic_cache_blocks(body)
+    if n > _MAX_CACHE_BLOCKS: return f'A maximum of {_MAX_CACHE_BLOCKS} blocks with cache_control may be provided. Found {n}.'
+    return _anthropic_content(body, msgs) or _anthropic_tools_answered(msgs)
+
+
+# -- OpenAI /chat/completions. Its 400 messages (param 'messages.[N].role'): "An assistant message with
+# 'tool_calls' must be followed by tool messages responding to each 'tool_call_id'. The following tool_call_ids
+# did not have response messages: ..."; "Invalid parameter: messages with role 'tool' must be a response to a
+# preceeding message with 'tool_calls'." (sic); "Invalid parameter: 'tool_call_id' of '...' not found in
+# 'tool_calls' of previous message." Duplicate tool names are not checked: no OpenAI refusal of them is on record.
+
+def _call_ids(msg) -> list:
+    return [tc.get('id') for tc in msg.get('tool_calls') or [] if isinstance(tc, dict)]
+
+
+def _openai_calls_answered(msgs: list, i: int) -> str | None:
+    "Assistant message i's tool calls are all answered by the tool messages right after it."
+    answered, j = set(), i + 1
+    while j < len(msgs) and msgs[j].get('role') == 'tool':
+        answered.add(msgs[j].get('tool_call_id'))
+        j += 1
+    missing = [c for c in _call_ids(msgs[i]) if c not in answered]
+    if not missing: return None
+    return (f"messages.[{i}]: An assistant message with 'tool_calls' must be followed by tool messages responding "
+            f"to each 'tool_call_id'. The following tool_call_ids did not have response messages: {', '.join(missing)}")
+
+
+def _openai_tool_answers(msgs: list, i: int) -> str | None:
+    "Tool message i answers a call of the assistant message before the run of tool messages it is in."
+    j = i - 1
+    while j >= 0 and msgs[j].get('role') == 'tool': j -= 1
+    if j < 0 or msgs[j].get('role') != 'assistant' or not _call_ids(msgs[j]):
+        return (f"messages.[{i}].role: Invalid parameter: messages with role 'tool' must be a response to a "
+                "preceeding message with 'tool_calls'.")
+    tcid = msgs[i].get('tool_call_id')
+    if tcid not in _call_ids(msgs[j]):
+        return f"messages.[{i}]: Invalid parameter: 'tool_call_id' of '{tcid}' not found in 'tool_calls' of previous message."
+    return None
+
+
+def openai_violation(body: dict) -> str | None:
+    "The first OpenAI chat completions rule `body` breaks, or None."
+    msgs = [m for m in body.get('messages') or [] if isinstance(m, dict)]
+    for i, m in enumerate(msgs):
+        err = (_openai_calls_answered(msgs, i) if m.get('role') == 'assistant' and m.get('tool_calls')
+               else _openai_tool_answers(msgs, i) if m.get('role') == 'tool' else None)
+        if err: return err
+    return None
+
+
+# -- Gemini generateContent / streamGenerateContent (INVALID_ARGUMENT). Its messages: "*
+# GenerateContentRequest.contents: contents is not specified"; "* GenerateContentRequest.contents[N].parts:
+# contents.parts must not be empty."; "Duplicate function declaration found: NAME"; "Please ensure that the
+# number of function response parts is equal to the number of function call parts of the function call turn.";
+# "Please ensure that function response turn comes immediately after a function call turn."
+
+def _parts(content, *keys) -> int:
+    "How many of a content's parts carry any of `keys` (LiteLLM writes snake_case, the API documents camelCase)."
+    parts = content.get('parts') if isinstance(content, dict) else None
+    return sum(any(k in p for k in keys) for p in parts or [] if isinstance(p, dict))
+
+
+_CALL, _RESPONSE = ('functionCall', 'function_call'), ('functionResponse', 'function_response')
+
+
+def _gemini_turns(contents: list) -> str | None:
+    "Every content has parts; function responses answer, in number, the function calls of the turn before."
+    for i, c in enumerate(contents):
+        if not c.get('parts'):
+            return f'* GenerateContentRequest.contents[{i}].parts: contents.parts must not be empty.'
+        prev_calls = _parts(contents[i - 1], *_CALL) if i > 0 and contents[i - 1].get('role') == 'model' else 0
+        if _parts(c, *_RESPONSE) and not prev_calls:
+            return (f'contents[{i}]: Please ensure that function response turn comes immediately after a function '
+                    'call turn.')
+        calls, nxt = _parts(c, *_CALL), contents[i + 1] if i + 1 < len(contents) else None
+        if c.get('role') == 'model' and calls and nxt is not None and _parts(nxt, *_RESPONSE) != calls:
+            return (f'contents[{i + 1}]: Please ensure that the number of function response parts is equal to the '
+                    f'number of function call parts of the function call turn. (contents[{i}] has {calls} function '
+                    f'call parts, contents[{i + 1}] has {_parts(nxt, *_RESPONSE)} function response parts)')
+    return None
+
+
+def gemini_violation(body: dict) -> str | None:
+    "The first Gemini generateContent rule `body` breaks, or None."
+    contents = [c for c in body.get('contents') or [] if isinstance(c, dict)]
+    if not contents: return '* GenerateContentRequest.contents: contents is not specified'
+    decls = [d.get('name') for t in body.get('tools') or [] if isinstance(t, dict)
+             for d in (t.get('function_declarations') or t.get('functionDeclarations') or []) if isinstance(d, dict)]
+    dup = _first_duplicate(decls)
+    if dup is not None: return f'Duplicate function declaration found: {dup}'
+    return _gemini_turns(contents)
+
+
+_CHECKS = {'anthropic': anthropic_violation, 'openai': openai_violation, 'gemini': gemini_violation}
+
+
+def violation(provider: str, body) -> str | None:
+    "The error message the real `provider` would answer `body` (a chat request) with, or None if it is valid."
+    check = _CHECKS.get(provider)
+    return check(body) if check is not None and isinstance(body, dict) else None
