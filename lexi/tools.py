@@ -115,7 +115,7 @@ def _prepare(name, raw, ns: dict) -> tuple[Callable, inspect.BoundArguments]:
     try: return fn, prepare_args(fn, args)
     except UsageError as e: raise ToolExecutionError(f"Tool {name!r} cannot be called: {e}", name=name) from e
     except TypeError as e:
-        sig = inspect.signature(fn)
+        sig = _signature(fn)
         raise ToolArgumentsError(f"Arguments for tool {name!r} do not fit its signature {name}{sig}: {e}",
                                  name=name) from e
     except ArgumentValueError as e:
@@ -124,6 +124,12 @@ def _prepare(name, raw, ns: dict) -> tuple[Callable, inspect.BoundArguments]:
 
 # Frames of lexi's own calling code and of the thread/loop machinery are no news to the model.
 _PLUMBING = (__file__, os.path.dirname(asyncio.__file__), os.path.dirname(concurrent.futures.__file__))
+
+
+def _signature(fn) -> inspect.Signature:
+    "The signature with real types even under `from __future__ import annotations` (string hints)."
+    try: return inspect.signature(fn, eval_str=True)
+    except Exception: return inspect.signature(fn)
 
 
 def _exc_text(name: str, e: BaseException) -> str:

@@ -15,16 +15,8 @@ MODELS = {'anthropic': ('anthropic/claude-sonnet-4-5', 'anthropic/claude-sonnet-
 PROVIDERS = list(MODELS)
 
 
-def simple_add(a: int,      # first operand
-               b: int = 0,  # second operand
-               ) -> int:
-    "Add two numbers together"
-    return a + b
-
-
-def multiply(a: int, b: int) -> int:
-    "Multiply two numbers"
-    return a * b
+# the demo's tools: simple_add has docments comments, as lisette's document shows
+from lexi.demo import multiply, simple_add  # noqa: E402
 
 
 def mk_chat(srv, provider, cls=Chat, reasoning=False, **kw):

@@ -21,17 +21,8 @@ from lexi.tools import (ToolResponse, acall_tool, call_tool, lite_mk_func, mk_ns
 SAMPLES = Path(__file__).parent.parent / 'samples'
 
 
-def simple_add(
-    a: int,  # first operand
-    b: int=0  # second operand
-) -> int:
-    "Add two numbers together"
-    return a + b
-
-
-def multiply(a: int, b: int) -> int:
-    "Multiply two numbers"
-    return a * b
+# the demo's tools: simple_add has docments comments, as lisette's document shows
+from lexi.demo import multiply, simple_add  # noqa: E402
 
 
 def tc(name, args, tcid='toolu_1'):
