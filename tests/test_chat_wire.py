@@ -210,7 +210,7 @@ def test_provider_errors_are_classified_and_leave_hist_unchanged(standin, provid
     chat = mk_chat(standin, provider)
     chat('one')
     before = list(chat.hist)
-    with pytest.raises(Exception) as ei:
+    with pytest.raises((litellm.RateLimitError, litellm.InternalServerError, litellm.APIError)) as ei:
         chat('two')
     assert is_retryable(ei.value) and chat.hist == before
     assert isinstance(ei.value, litellm.RateLimitError if status == 429 else (litellm.InternalServerError, litellm.APIError))
@@ -236,9 +236,9 @@ def test_stream_cut_midway_raises_and_hist_stays_valid(standin, provider):
     chat('warm up')
     before = list(chat.hist)
     seen = []
-    with pytest.raises(Exception):
+    with pytest.raises(litellm.exceptions.MidStreamFallbackError):
         for o in chat('count', stream=True): seen.append(o)
-    assert chat.hist == before
+    assert seen and chat.hist == before  # chunks before the cut were shown; nothing was recorded
     standin.queue(Reply(text='again'))
     assert text_of(chat('retry')) == 'again'  # hist is still valid to send
 
