@@ -311,7 +311,7 @@ def test_cache_idxs_skip_tool_calls_and_results():
 
 
 def test_spec_example_with_formatted_output():
-    fmt = pytest.importorskip('lexi.fmt')
+    from lexi import fmt
     outp = '''I'll add.
 
 <details class='tool-usage-details'>
