@@ -12,7 +12,8 @@ from ._caps import has_reasoning, has_search, refuses_audio, uses_cache_ckpts
 from ._litellm import lm, lm_types
 from ._turn import EFFORT, Completion, RunTools, Turn, place_ckpts, steps
 from .errors import UsageError
-from .msgs import MAX_CACHE_CKPTS, cache_positions, limit_cache_ckpts, media_kinds, mk_msg, mk_msgs
+from .msgs import (MAX_CACHE_CKPTS, add_cache_ckpt, cache_positions, check_ttl, limit_cache_ckpts, media_kinds,
+                   mk_msg, mk_msgs)
 from .stream import astream_with_complete, stream_with_complete
 from .cite import cite_footnote
 from .display import register_notebook_display
@@ -81,7 +82,7 @@ class _ChatBase:
                  parallel_tools: bool = True,  # run one step's tool calls concurrently
                  **completion_kwargs):      # api_base, api_key, max_tokens, ...: sent with every call
         if not isinstance(model, str) or not model: raise UsageError('model must be a LiteLLM model name, e.g. "openai/gpt-4.1".')
-        if ttl not in (None, '5m', '1h'): raise UsageError(f"ttl={ttl!r}: pass '5m' or '1h'.")
+        check_ttl(ttl)
         self.model, self.sp, self.temp, self.search = model, sp, temp, _effort(search, 'search')
         self.tools, ns_found = _split_tools(tools)
         self.ns = {**ns_found, **(ns or {})}
@@ -124,10 +125,9 @@ class _ChatBase:
             idxs = [i for i in self.cache_idxs if not (self.sp and i == 0)]
             msgs = place_ckpts(msgs, idxs, self.ttl, budget=MAX_CACHE_CKPTS - sys_ckpt)
         else: msgs = limit_cache_ckpts(msgs, MAX_CACHE_CKPTS)  # checkpoints the caller put in hist: never a 5th
-        if not self.sp: return list(msgs)
-        cc = {'type': 'ephemeral', **({'ttl': self.ttl} if self.ttl else {})}
-        content = [{'type': 'text', 'text': self.sp, 'cache_control': cc}] if sys_ckpt else self.sp
-        return [{'role': 'system', 'content': content}] + list(msgs)
+        if not self.sp: return msgs
+        system = {'role': 'system', 'content': self.sp}
+        return [add_cache_ckpt(system, self.ttl) if sys_ckpt else system] + msgs
 
     def _request(self, t: Turn, pending: list, first: bool, final: bool) -> Completion:
         "The keyword arguments of one LiteLLM call."
@@ -157,6 +157,14 @@ class _ChatBase:
                                  'after another; use one chat per concurrent conversation.')
             prev_eng.close()
         self._open = (driver, eng)
+
+    def _start(self, msg, prefill, temp, think, search, stream, max_steps, final_prompt, tool_choice, kwargs):
+        "Validate a call and return its driver (Chat's generator or AsyncChat's async generator), not yet started."
+        t = self._turn(msg, prefill, temp, think, search, stream, max_steps, final_prompt, tool_choice, kwargs)
+        eng = steps(self, t)
+        driver = self._drive(t, eng)
+        self._begin(driver, eng)
+        return driver
 
     def print_hist(self):
         "Print each message of the history on its own line."
@@ -203,10 +211,7 @@ class Chat(_ChatBase):
                  return_all: bool = False,    # return every response and tool result, not just the last
                  tool_choice=None,            # LiteLLM/OpenAI tool_choice for every step but the last
                  **completion_kwargs):        # for this call only; tools=[...] adds tools for this call
-        t = self._turn(msg, prefill, temp, think, search, stream, max_steps, final_prompt, tool_choice, completion_kwargs)
-        eng = steps(self, t)
-        gen = self._drive(t, eng)
-        self._begin(gen, eng)
+        gen = self._start(msg, prefill, temp, think, search, stream, max_steps, final_prompt, tool_choice, completion_kwargs)
         if stream: return gen
         out = Results(gen)
         return out if return_all else _last_response(out)
@@ -259,10 +264,7 @@ class AsyncChat(_ChatBase):
                        search=None, stream: bool = False, max_steps: int = 2, final_prompt: str = FINAL_PROMPT,
                        return_all: bool = False, tool_choice=None, **completion_kwargs):
         "Same arguments as `Chat.__call__`; with stream=True returns an async generator."
-        t = self._turn(msg, prefill, temp, think, search, stream, max_steps, final_prompt, tool_choice, completion_kwargs)
-        eng = steps(self, t)
-        gen = self._drive(t, eng)
-        self._begin(gen, eng)
+        gen = self._start(msg, prefill, temp, think, search, stream, max_steps, final_prompt, tool_choice, completion_kwargs)
         if stream: return gen
         out = Results([o async for o in gen])
         return out if return_all else _last_response(out)

@@ -31,7 +31,7 @@ from .errors import UsageError
 from ._util import get
 
 __all__ = ['mk_msg', 'mk_msgs', 'remove_cache_ckpts', 'add_cache_ckpt', 'count_cache_ckpts', 'limit_cache_ckpts',
-           'cache_positions',
+           'cache_positions', 'check_ttl',
            'media_kinds', 'MAX_CACHE_CKPTS']
 
 MAX_CACHE_CKPTS = 4  # Anthropic rejects a request with a 5th cache_control block
@@ -71,7 +71,8 @@ def _fresh(m):
     return m.model_copy(deep=True) if hasattr(m, 'model_copy') else copy.deepcopy(m)
 
 
-def _check_ttl(ttl):
+def check_ttl(ttl):
+    "UsageError unless `ttl` is None, '5m' or '1h'."
     if ttl is not None and ttl not in TTLS:
         raise UsageError(f"ttl must be '5m' or '1h' (or None for the provider's default), not {ttl!r}.")
 
@@ -122,7 +123,7 @@ def mk_msg(content: Any,            # str, bytes, Path, list of parts, message d
            ttl: str | None = None,  # checkpoint lifetime: '5m' or '1h' (None: provider default, 5 minutes)
            ):
     "A LiteLLM message from `content`; messages pass through (a ModelResponse gives its message)."
-    _check_ttl(ttl)
+    check_ttl(ttl)
     msg = _as_msg(content, role)
     return add_cache_ckpt(msg, ttl) if cache else msg
 
@@ -190,7 +191,7 @@ def add_cache_ckpt(msg,                   # a message dict or Message
                    ):
     """A copy of `msg` with exactly one checkpoint at its end: on its last tool call when it has tool
     calls (rendered after any text, so the whole message is cached), else on its last content part."""
-    _check_ttl(ttl)
+    check_ttl(ttl)
     m, cc = remove_cache_ckpts(msg), _ckpt(ttl)
     tcs = get(m, 'tool_calls')
     if tcs:
@@ -296,7 +297,7 @@ def mk_msgs(msgs: Any,               # messages (str, bytes, list of parts, dict
             ) -> list:
     """LiteLLM messages from `msgs`, roles alternating user/assistant (tool messages keep their place).
     Returns copies; never more than 4 checkpoints (the oldest pre-existing ones are dropped)."""
-    _check_ttl(ttl)
+    check_ttl(ttl)
     res = _build(msgs)
     if not cache: return _limit(res, MAX_CACHE_CKPTS)
     pos = cache_positions(res, cache_idxs)
