@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .msgs import MAX_CACHE_CKPTS, add_cache_ckpt, cache_positions, mk_msg, remove_cache_ckpts
-from .tools import local_calls
+from .tools import local_calls, mk_tc_result
 from ._util import get
 from .usage import Use
 
@@ -74,8 +74,8 @@ def _note(exc: BaseException, text: str):
 
 
 def _skipped(calls, why: str) -> list:
-    return [{'tool_call_id': get(tc, 'id'), 'role': 'tool', 'name': get(get(tc, 'function'), 'name'),
-             'content': why} for tc in calls]
+    "Tool messages answering `calls` with `why`, so no call in hist is left without a result."
+    return [mk_tc_result(tc, why) for tc in calls]
 
 
 def steps(chat, t: Turn):
