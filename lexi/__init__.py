@@ -14,7 +14,8 @@ from .cite import citations, cite_footnote, cite_footnotes
 from .fmt import re_tools, mk_tr_details, fmt2hist, hist2fmt, StreamFormatter, AsyncStreamFormatter
 from .display import render_response, register_notebook_display, display_stream, adisplay_stream
 from .usage import Use
-from .chat import Chat, AsyncChat, Results, FINAL_PROMPT
+from .chat import Chat, AsyncChat, Results, FINAL_PROMPT, ChatStream, AsyncChatStream
+from ._settings import Settings
 from ._litellm import patch_litellm, unpatch_litellm
 
 __all__ = ['__version__',
@@ -27,4 +28,4 @@ __all__ = ['__version__',
            'citations', 'cite_footnote', 'cite_footnotes',
            're_tools', 'mk_tr_details', 'fmt2hist', 'hist2fmt', 'StreamFormatter', 'AsyncStreamFormatter',
            'render_response', 'register_notebook_display', 'display_stream', 'adisplay_stream',
-           'Use', 'Chat', 'AsyncChat', 'Results', 'FINAL_PROMPT', 'patch_litellm', 'unpatch_litellm']
+           'Use', 'Chat', 'AsyncChat', 'Results', 'FINAL_PROMPT', 'ChatStream', 'AsyncChatStream', 'Settings', 'patch_litellm', 'unpatch_litellm']

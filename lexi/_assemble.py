@@ -25,6 +25,7 @@ _SKIP = frozenset({'citation', 'thinking_blocks'})
 
 
 from ._util import get  # noqa: E402  (re-exported: the stream modules read fields through here)
+from ._litellm import set_fields  # noqa: E402
 
 
 def chunk_delta(chunk):
@@ -87,20 +88,14 @@ _CHOICE_META = frozenset({'index', 'delta'})
 _DELTA_TEXT = frozenset({'content', 'role'})
 
 
-def _set_fields(o) -> dict:
-    "A pydantic object's non-None values, declared and extra (LiteLLM keeps many in the extras)."
-    vals = {**o.__dict__, **(getattr(o, '__pydantic_extra__', None) or {})}
-    return {k: v for k, v in vals.items() if v is not None}
-
-
 def _plain_text(chunk) -> str | None:
     "The text of a chunk that carries text and nothing else (no tool call, reasoning, field, usage or finish)."
-    if isinstance(chunk, dict) or not hasattr(chunk, '__pydantic_extra__'): return None
-    top = _set_fields(chunk)
+    if isinstance(chunk, dict) or not hasattr(chunk, 'model_copy'): return None
+    top = set_fields(chunk)
     if any(k in top for k in _CHUNK_CARGO) or len(top.get('choices') or ()) != 1: return None
     choice = chunk.choices[0]
-    if not set(_set_fields(choice)) <= _CHOICE_META: return None
-    fields = _set_fields(choice.delta)
+    if not set(set_fields(choice)) <= _CHOICE_META: return None
+    fields = set_fields(choice.delta)
     text = fields.get('content')
     return text if isinstance(text, str) and set(fields) <= _DELTA_TEXT else None
 

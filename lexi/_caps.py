@@ -1,14 +1,28 @@
-"""What a model can do, from LiteLLM's model map: the one table of provider differences."""
+"""What a model can do, from LiteLLM's model map: the one table of provider differences.
+
+Each check answers for one LiteLLM model name: True, False, or None when LiteLLM does not know the
+model (new OpenRouter or proxy names), which means "let the provider decide", never an error. A
+request to a Router's model group may reach any of its deployments, so the chat asks `lacking`:
+which of them are known to lack a capability.
+"""
 from __future__ import annotations
 from functools import lru_cache
+from typing import Callable, Iterable
 
 from ._litellm import lm
 
+__all__ = ['model_info', 'provider', 'has_search', 'has_reasoning', 'takes_audio', 'uses_cache_ckpts',
+           'lacking', 'wants_ckpts']
+
 # Providers whose prompt cache needs explicit checkpoints (cache_control) in the request.
-# OpenAI, DeepSeek and Gemini's implicit caching need none; LiteLLM turns Gemini checkpoints into
-# a separate cachedContents upload, which a chat turn must not trigger behind the user's back.
+# OpenAI, DeepSeek and Gemini's implicit caching need none.
 _CKPT_PROVIDERS = {'anthropic'}
 _CKPT_IF_CLAUDE = {'bedrock', 'bedrock_converse', 'vertex_ai', 'vertex_ai_beta', 'openrouter', 'databricks'}
+# LiteLLM turns checkpoints sent to Gemini into a separate cachedContents upload, which a chat turn
+# must not trigger behind the user's back.
+_CKPT_UPLOADS = {'gemini', 'vertex_ai', 'vertex_ai_beta'}
+# Providers whose LiteLLM transform drops audio parts without a word (LiteLLM 1.106, anthropic_messages_pt).
+_DROPS_AUDIO = {'anthropic'}
 
 
 @lru_cache(maxsize=256)
@@ -18,21 +32,28 @@ def model_info(model: str) -> dict:
     except Exception: return {}
 
 
+@lru_cache(maxsize=256)
 def provider(model: str) -> str:
     try: return lm().get_llm_provider(model)[1]
     except Exception: return ''
 
 
-def has_search(model: str) -> bool:
+def has_search(model: str) -> bool | None:
     "Web search through `web_search_options`; LiteLLM's supports_web_search flag misses some models."
     i = model_info(model)
-    return bool(i.get('supports_web_search') or i.get('search_context_cost_per_query'))
+    return bool(i.get('supports_web_search') or i.get('search_context_cost_per_query')) if i else None
 
 
 def has_reasoning(model: str) -> bool | None:
-    "True/False from LiteLLM's map; None when the model is unknown to it."
     i = model_info(model)
     return bool(i.get('supports_reasoning')) if i else None
+
+
+def takes_audio(model: str) -> bool | None:
+    """False when the model cannot take audio: LiteLLM's map says so, or LiteLLM would silently drop the
+    audio for its provider; None when unknown or unset (given the benefit of the doubt)."""
+    if provider(model) in _DROPS_AUDIO or model_info(model).get('supports_audio_input') is False: return False
+    return None
 
 
 def uses_cache_ckpts(model: str) -> bool:
@@ -41,11 +62,16 @@ def uses_cache_ckpts(model: str) -> bool:
     return p in _CKPT_PROVIDERS or (p in _CKPT_IF_CLAUDE and 'claude' in model.lower())
 
 
-# Providers whose LiteLLM transform drops audio parts without a word (LiteLLM 1.106, anthropic_messages_pt).
-_DROPS_AUDIO = {'anthropic'}
+def _uploads_ckpts(model: str) -> bool:
+    return provider(model) in _CKPT_UPLOADS and not uses_cache_ckpts(model)
 
 
-def refuses_audio(model: str) -> bool:
-    """True when the model cannot take audio: LiteLLM's map says so, or LiteLLM would silently drop
-    the audio for its provider. Unknown models and unset flags are given the benefit of the doubt."""
-    return model_info(model).get('supports_audio_input') is False or provider(model) in _DROPS_AUDIO
+def wants_ckpts(models: Iterable[str]) -> bool:
+    "Place checkpoints for a request that may reach any of `models`: some need them, none turns them into uploads."
+    models = list(models)
+    return any(map(uses_cache_ckpts, models)) and not any(map(_uploads_ckpts, models))
+
+
+def lacking(models: Iterable[str], check: Callable[[str], bool | None]) -> list[str]:
+    "The models among `models` that `check` says lack the capability (False; unknown ones are not listed)."
+    return [m for m in models if check(m) is False]

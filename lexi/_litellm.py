@@ -6,11 +6,17 @@ LITELLM_LOCAL_MODEL_COST_MAP=True yourself to keep LiteLLM from fetching its pri
 except `patch_litellm`, which does so only when called and is undone by `unpatch_litellm`.
 """
 from __future__ import annotations
+import copy
 import importlib
+import inspect
 import random
 import uuid as _std_uuid
+from collections.abc import Mapping
+from functools import lru_cache
 
-__all__ = ['lm', 'lm_types', 'close_stream', 'aclose_stream', 'patch_litellm', 'unpatch_litellm', 'FIXED_ID', 'FIXED_CREATED']
+__all__ = ['lm', 'lm_types', 'close_stream', 'aclose_stream', 'patch_litellm', 'unpatch_litellm', 'FIXED_ID', 'FIXED_CREATED',
+           'completion_params', 'hidden_params', 'answered_model', 'is_router', 'router_models', 'sendable',
+           'set_fields', 'assistant_message', 'stream_chunk', 'version']
 
 FIXED_ID = 'chatcmpl-xxx'      # the `id` of every response while patched
 FIXED_CREATED = 1000000000     # the `created` timestamp of every response while patched
@@ -122,3 +128,85 @@ async def aclose_stream(stream) -> None:
     if callable(aclose):
         try: await aclose()
         except Exception: pass
+
+
+# ---------------------------------------------------------------- reading LiteLLM's objects
+
+def version() -> tuple[int, ...]:
+    "LiteLLM's version as numbers, e.g. (1, 110, 2), for the version guards of workarounds here."
+    from importlib.metadata import version as v
+    return tuple(int(p) for p in v('litellm').split('.')[:3] if p.isdigit())
+
+
+@lru_cache(maxsize=1)
+def completion_params() -> frozenset:
+    "The keyword names `litellm.completion` declares (model, messages, temperature, top_p, tools, ...)."
+    return frozenset(inspect.signature(lm().completion).parameters) - {'kwargs'}
+
+
+def hidden_params(resp) -> dict:
+    "The `_hidden_params` LiteLLM attaches to a response (response_cost, litellm_model_name, ...); {} when absent."
+    h = getattr(resp, '_hidden_params', None)
+    return h if isinstance(h, dict) else {}
+
+
+def answered_model(resp) -> str | None:
+    """The LiteLLM name of the deployment that answered `resp` ('anthropic/claude-sonnet-4-5'), from what
+    LiteLLM records on it: `litellm_model_name`, or for assembled streams the provider and served model."""
+    h = hidden_params(resp)
+    if h.get('litellm_model_name'): return h['litellm_model_name']
+    provider, served = h.get('custom_llm_provider'), getattr(resp, 'model', None)
+    return f'{provider}/{served}' if provider and served else None
+
+
+def is_router(obj) -> bool:
+    "True for a `litellm.Router` (checked only when LiteLLM is already imported: a Router needs it)."
+    import sys
+    mod = sys.modules.get('litellm')
+    return mod is not None and isinstance(obj, mod.Router)
+
+
+def router_models(router, group: str) -> list[str]:
+    "The LiteLLM model names of the deployments in a Router's model group (empty when it has no such group)."
+    return [get_litellm_model(d) for d in router.get_model_list(model_name=group) or []]
+
+
+def get_litellm_model(deployment) -> str:
+    params = deployment.get('litellm_params') if isinstance(deployment, Mapping) else getattr(deployment, 'litellm_params', None)
+    return (params.get('model') if isinstance(params, Mapping) else getattr(params, 'model', None)) or ''
+
+
+def set_fields(o) -> dict:
+    "A LiteLLM pydantic object's non-None values, declared fields and extras (LiteLLM keeps many in the extras)."
+    vals = {**o.__dict__, **(getattr(o, '__pydantic_extra__', None) or {})}
+    return {k: v for k, v in vals.items() if v is not None}
+
+
+def _tc_dict(tc) -> dict:
+    if isinstance(tc, Mapping): return copy.deepcopy(dict(tc))
+    return tc.model_dump(exclude_none=True)
+
+
+def sendable(m) -> dict:
+    """A fresh plain-dict copy of a message for LiteLLM, which edits the messages it is given (it turns
+    tool calls into dicts and rewrites content parts), so a chat's history stays exactly as recorded.
+    A Message is dumped as LiteLLM itself would (exclude_none); tool calls held as dicts (see
+    `assistant_message`) are copied as they are, not through Message's serializer (which warns)."""
+    if isinstance(m, Mapping): return copy.deepcopy(dict(m))
+    out = m.model_dump(exclude_none=True, exclude={'tool_calls'})
+    if getattr(m, 'tool_calls', None): out['tool_calls'] = [_tc_dict(tc) for tc in m.tool_calls]
+    return out
+
+
+def assistant_message(content, tool_calls: list):
+    """An assistant `Message` whose tool calls stay the plain dicts given (as lisette's history shows them):
+    Message() turns dicts into ChatCompletionMessageToolCall objects, so they are put back afterwards."""
+    msg = lm_types().Message(content=content, role='assistant', tool_calls=tool_calls or None, function_call=None)
+    msg.tool_calls = tool_calls or None
+    return msg
+
+
+def stream_chunk(text: str):
+    "A stream chunk carrying `text` from the assistant (lexi streams a prefill first as one)."
+    t = lm_types()
+    return t.ModelResponseStream(choices=[t.StreamingChoices(delta=t.Delta(content=text, role='assistant'))])

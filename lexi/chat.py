@@ -1,61 +1,31 @@
 """Chat and AsyncChat: a model, a system prompt, tools and a history that is always valid to send.
 
-Both classes share everything but I/O: `_turn.steps` decides what to send and what to record;
-`Chat` drives it with `litellm.completion` and a thread pool for tools, `AsyncChat` with
-`litellm.acompletion` and `asyncio.gather`.
+Both classes share everything but I/O. A call merges its keywords into the chat's `Settings`
+(lexi/_settings.py); the engine (lexi/_engine.py) decides what to send, show and record; `Chat`
+drives it with its backend's sync call and a thread pool for tools, `AsyncChat` with the awaited
+call and `asyncio.gather`.
 """
 from __future__ import annotations
-import asyncio, copy
+import asyncio
 from concurrent.futures import ThreadPoolExecutor
 
-from ._caps import has_reasoning, has_search, refuses_audio, uses_cache_ckpts
-from ._litellm import lm, lm_types
-from ._turn import EFFORT, Completion, RunTools, Turn, place_ckpts, steps
-from .errors import UsageError
-from .msgs import (MAX_CACHE_CKPTS, add_cache_ckpt, cache_positions, check_ttl, limit_cache_ckpts, media_kinds,
-                   mk_msg, mk_msgs)
-from .stream import astream_with_complete, stream_with_complete
-from .cite import cite_footnote
-from .display import register_notebook_display
-from .tools import acall_tool, call_tool, lite_mk_func, mk_ns
-from .usage import Use
-from ._util import get
+from fastcore.basics import noop
 
-__all__ = ['Chat', 'AsyncChat', 'Results', 'FINAL_PROMPT']
+from ._backend import acomplete, check_backend, complete
+from ._calls import AsyncChatStream, ChatStream, Results, Turns
+from ._engine import Log, RunTools, Send, turn
+from ._settings import (CALL_POSITIONAL, FINAL_PROMPT, INIT_POSITIONAL, Settings, call_signature, init_signature,
+                        options_doc, split_positional)
+from ._util import get
+from .display import register_notebook_display
+from .msgs import mk_msgs
+from .stream import astream_with_complete, stream_with_complete
+from .tools import acall_tool, call_tool
+
+__all__ = ['Chat', 'AsyncChat', 'Results', 'FINAL_PROMPT', 'ChatStream', 'AsyncChatStream']
 
 MAX_TOOL_THREADS = 16  # most tool calls of one step that Chat runs at the same time
-
-FINAL_PROMPT = ('You have no more tool uses. Please summarize your findings. If you did not complete your goal, '
-                'tell the user what further work needs to be done so they can choose how best to proceed.')
-
-
-class Results(list):
-    "Everything a `return_all=True` call produced, in order; iterable with `for` and `async for`."
-    async def _aiter(self):
-        for o in self: yield o
-
-    def __aiter__(self): return self._aiter()
-
-
-def _effort(v, name: str) -> str | None:
-    "Map 'l'/'m'/'h' (or True for 'm') to LiteLLM's effort names."
-    if v in (None, False, ''): return None
-    if v is True: v = 'm'
-    if v not in EFFORT: raise UsageError(f"{name}={v!r} is not a level: pass 'l', 'm' or 'h' (low, medium, high).")
-    return v
-
-
-def _merge_tools(*groups) -> list:
-    "Tool schemas by name, later groups replacing earlier ones (providers reject a name sent twice)."
-    return list({t['function']['name']: t for g in groups for t in g}.values())
-
-
-def _split_tools(tools) -> tuple[list, dict]:
-    "Tool schemas to send, and the callables lexi may run, from a list of functions and/or schemas."
-    tools = list(tools or [])
-    return [lite_mk_func(t) for t in tools], mk_ns([t for t in tools if callable(t)])
-
-
+_FIELDS = frozenset(Settings.__dataclass_fields__) - {'completion_kwargs', 'tool_fns'}
 _display_registered = False
 
 
@@ -66,105 +36,66 @@ def _register_display_once():
 
 
 class _ChatBase:
-    "What Chat and AsyncChat share: settings, history, request building, usage."
+    "What Chat and AsyncChat share: settings, history, usage, and starting a call."
+    _is_async = False
+    _Stream = ChatStream
 
-    def __init__(self,
-                 model: str,                # LiteLLM model name, e.g. 'anthropic/claude-sonnet-4-5'
-                 sp: str = '',              # system prompt
-                 temp: float | None = None, # temperature; sent only when given
-                 search=False,              # web search level 'l'/'m'/'h' for every call, if the model has it
-                 tools: list | None = None, # functions (or tool schemas) the model may call
-                 hist: list | None = None,  # history to continue: strings, dicts, Messages, fmt2hist output
-                 ns: dict | None = None,    # name -> callable for tools, overriding those found in `tools`
-                 cache: bool = False,       # prompt-cache checkpoints, for providers that need them
-                 cache_idxs=(-1,),          # checkpoint positions; 0 is the system prompt when sp is set
-                 ttl: str | None = None,    # cache lifetime: '5m' (provider default) or '1h'
-                 parallel_tools: bool = True,  # run one step's tool calls concurrently
-                 **completion_kwargs):      # api_base, api_key, max_tokens, ...: sent with every call
-        if not isinstance(model, str) or not model: raise UsageError('model must be a LiteLLM model name, e.g. "openai/gpt-4.1".')
-        check_ttl(ttl)
-        self.model, self.sp, self.temp, self.search = model, sp, temp, _effort(search, 'search')
-        self.tools, ns_found = _split_tools(tools)
-        self.ns = {**ns_found, **(ns or {})}
-        self.hist = mk_msgs(hist) if hist else []
-        cache_positions([], cache_idxs)  # bad cache_idxs fail here, not at the first call
-        self.cache, self.cache_idxs, self.ttl = cache, tuple(cache_idxs), ttl
-        self.parallel_tools, self.kwargs = parallel_tools, completion_kwargs
-        self.use = Use()
-        self._open = None  # (driver, engine) of the latest call, to finish it if it was abandoned
+    def __init__(self, model, *args, hist=None, **options):
+        options.update(split_positional(args, INIT_POSITIONAL[1:], type(self).__name__))
+        if 'hist' in options: hist = options.pop('hist')
+        settings = Settings(model='-').merge(model=model, **options)
+        check_backend(settings.backend, self._is_async)
+        object.__setattr__(self, 'settings', settings)
+        self._log = Log(hist=mk_msgs(hist) if hist else [])
+        self._turns = Turns(type(self).__name__)
         _register_display_once()
+
+    # -- settings read and set as attributes: chat.model, chat.sp, chat.tools (schemas), ...
+    def __getattr__(self, name):
+        settings = self.__dict__.get('settings')
+        if settings is not None and name in _FIELDS: return getattr(settings, name)
+        raise AttributeError(f'{type(self).__name__!r} object has no attribute {name!r}')
+
+    def __setattr__(self, name, value):
+        if name in _FIELDS:
+            settings = self.settings.replace(**{name: value})
+            check_backend(settings.backend, self._is_async)
+            object.__setattr__(self, 'settings', settings)
+        else: object.__setattr__(self, name, value)
+
+    @property
+    def hist(self) -> list:
+        "The history: plain messages the provider accepts, valid to send after any outcome."
+        return self._log.hist
+
+    @hist.setter
+    def hist(self, value): self._log.hist = mk_msgs(value) if value else []
+
+    @property
+    def use(self):
+        "Token counts and cost added up over every response of this chat (a lexi.Use)."
+        return self._log.use
+
+    @use.setter
+    def use(self, value): self._log.use = value
+
+    @property
+    def last_response(self):
+        "The last ModelResponse this chat received (None before the first)."
+        return self._log.last_response
 
     @property
     def cost(self) -> float:
         "Total cost in USD of every response of this chat (0 for models without a known price)."
-        return self.use.cost
+        return self._log.use.cost
 
-    def _turn(self, msg, prefill, temp, think, search, stream, max_steps, final_prompt, tool_choice, kwargs) -> Turn:
-        "Validate one call's arguments (before anything is sent) and resolve them against the Chat's."
-        if not isinstance(max_steps, int) or max_steps < 1: raise UsageError(f'max_steps={max_steps!r}: pass a whole number >= 1.')
-        think, search = _effort(think, 'think'), _effort(search, 'search') if search is not None else self.search
-        if think and has_reasoning(self.model) is False:
-            raise UsageError(f'{self.model} does not support reasoning according to LiteLLM; call without think=.')
-        if search and not has_search(self.model):
-            raise UsageError(f'{self.model} does not support web search according to LiteLLM; call without search=, '
-                             'or pass web_search_options=... yourself to send it anyway.')
-        call_tools, call_ns = _split_tools(kwargs.pop('tools', None))
-        new = [] if msg is None else [mk_msg(msg)]
-        if 'audio' in media_kinds(self.hist + new) and refuses_audio(self.model):
-            raise UsageError(f'{self.model} does not take audio input according to LiteLLM; use a model that does '
-                             '(for example gemini/gemini-2.5-flash), or send a transcript as text.')
-        return Turn(new=new, prefill=prefill, stream=stream, max_steps=max_steps, final_prompt=final_prompt,
-                    tool_choice=tool_choice, temp=self.temp if temp is None else temp, think=think, search=search,
-                    tools=_merge_tools(self.tools, call_tools), ns={**self.ns, **call_ns}, kwargs={**self.kwargs, **kwargs})
-
-    def _messages(self, pending: list) -> list:
-        "System prompt + history + this call's pending messages, with cache checkpoints when enabled."
-        msgs, ckpts = self.hist + pending, self.cache and uses_cache_ckpts(self.model)
-        sys_ckpt = ckpts and bool(self.sp) and 0 in self.cache_idxs
-        if ckpts:
-            idxs = [i for i in self.cache_idxs if not (self.sp and i == 0)]
-            msgs = place_ckpts(msgs, idxs, self.ttl, budget=MAX_CACHE_CKPTS - sys_ckpt)
-        else: msgs = limit_cache_ckpts(msgs, MAX_CACHE_CKPTS)  # checkpoints the caller put in hist: never a 5th
-        if not self.sp: return msgs
-        system = {'role': 'system', 'content': self.sp}
-        return [add_cache_ckpt(system, self.ttl) if sys_ckpt else system] + msgs
-
-    def _request(self, t: Turn, pending: list, first: bool, final: bool) -> Completion:
-        "The keyword arguments of one LiteLLM call."
-        prefill = t.prefill if first else None
-        msgs = self._messages(pending) + ([{'role': 'assistant', 'content': prefill}] if prefill else [])
-        kw = dict(model=self.model, messages=[_sendable(m) for m in msgs])
-        if t.tools:
-            kw['tools'] = t.tools
-            tc = 'none' if final else t.tool_choice
-            if tc is not None: kw['tool_choice'] = tc
-        if t.temp is not None: kw['temperature'] = t.temp
-        if t.think: kw['reasoning_effort'] = EFFORT[t.think]
-        if t.search and not final: kw['web_search_options'] = {'search_context_size': EFFORT[t.search]}
-        kw.update(t.kwargs)
-        if t.stream: kw.update(stream=True, stream_options=t.kwargs.get('stream_options') or {'include_usage': True})
-        return Completion(kwargs=kw, prefill=prefill)
-
-    def _begin(self, driver, eng):
-        """Start a call. A call still running on this chat (another thread or task) makes this one a
-        UsageError; one that was abandoned (a stream left unfinished) is closed first, which records
-        its unanswered tool calls as not run, so hist stays valid to send."""
-        if self._open is not None:
-            prev, prev_eng = self._open
-            running = getattr(prev, 'gi_running', False) or getattr(prev, 'ag_running', False)
-            if running and prev_eng.gi_frame is not None:
-                raise UsageError(f'Another call on this {type(self).__name__} is still running. Calls on one chat run one '
-                                 'after another; use one chat per concurrent conversation.')
-            prev_eng.close()
-        self._open = (driver, eng)
-
-    def _start(self, msg, prefill, temp, think, search, stream, max_steps, final_prompt, tool_choice, kwargs):
-        "Validate a call and return its driver (Chat's generator or AsyncChat's async generator), not yet started."
-        t = self._turn(msg, prefill, temp, think, search, stream, max_steps, final_prompt, tool_choice, kwargs)
-        eng = steps(self, t)
-        driver = self._drive(t, eng)
-        self._begin(driver, eng)
-        return driver
+    def _call(self, msg, prefill, options):
+        "Check one call (nothing is sent on a UsageError) and return its call object, not yet started."
+        settings = self.settings.merge(prefill=prefill, **options)
+        check_backend(settings.backend, self._is_async)
+        call = self._Stream(settings, self._turns)
+        call._gen = self._drive(call, turn(settings, msg, self._log))
+        return call
 
     def print_hist(self):
         "Print each message of the history on its own line."
@@ -172,123 +103,105 @@ class _ChatBase:
 
     def __repr__(self):
         return (f'{type(self).__name__}(model={self.model!r}, messages={len(self.hist)}, '
-                f'tools={[t["function"]["name"] for t in self.tools]}, use={self.use})')
+                f'tools={self.settings.tool_names}, use={self.use})')
 
     def _repr_markdown_(self):
         from .display import render_response
         last = next((m for m in reversed(self.hist) if get(m, 'role') == 'assistant'), None)
         body = render_response(last) if last is not None else '*(no reply yet)*'
-        return f'{body}\n\n<details><summary>{type(self).__name__} · {self.model}</summary>\n\n- messages: {len(self.hist)}\n- use: {self.use}\n\n</details>'
+        return (f'{body}\n\n<details><summary>{type(self).__name__} · {self.model}</summary>\n\n'
+                f'- messages: {len(self.hist)}\n- use: {self.use}\n\n</details>')
 
 
-def _sendable(m) -> dict:
-    """A fresh plain-dict copy of a message for LiteLLM, which edits the messages it is given (it turns
-    tool calls into dicts and rewrites content parts), so chat.hist stays exactly as recorded. A Message
-    is dumped as LiteLLM itself would (exclude_none); its serializer warnings about tool calls held as
-    dicts (as mk_tc_req makes them) say nothing the request is missing."""
-    if isinstance(m, dict): return copy.deepcopy(m)
-    return m.model_dump(exclude_none=True, warnings=False)
-
-
-def _prefill_chunk(text: str):
-    "A stream chunk carrying the prefill, so a streamed reply shows it first."
-    t = lm_types()
-    return t.ModelResponseStream(choices=[t.StreamingChoices(delta=t.Delta(content=text, role='assistant'))])
+def _advance(eng, out, exc):
+    "The engine's next step after `out` (or after throwing `exc` in); StopIteration when the call is done."
+    return eng.throw(exc) if exc is not None else eng.send(out)
 
 
 class Chat(_ChatBase):
     "A stateful chat: keeps history, runs tool loops, streams while also returning the complete reply."
 
-    def __call__(self,
-                 msg=None,                  # the user's message (any mk_msg content); None to continue
-                 prefill: str | None = None,  # start of the assistant's reply, kept in hist
-                 temp: float | None = None,   # temperature for this call
-                 think: str | None = None,    # reasoning effort 'l'/'m'/'h'
-                 search=None,                 # web search level 'l'/'m'/'h' for this call
-                 stream: bool = False,        # yield chunks, the complete response and tool results
-                 max_steps: int = 2,          # most requests in this call; the last is sent with tool_choice='none'
-                 final_prompt: str = FINAL_PROMPT,  # sent with tool_choice='none' when steps run out
-                 return_all: bool = False,    # return every response and tool result, not just the last
-                 tool_choice=None,            # LiteLLM/OpenAI tool_choice for every step but the last
-                 **completion_kwargs):        # for this call only; tools=[...] adds tools for this call
-        gen = self._start(msg, prefill, temp, think, search, stream, max_steps, final_prompt, tool_choice, completion_kwargs)
-        if stream: return gen
-        out = Results(gen)
-        return out if return_all else _last_response(out)
+    def __call__(self, msg=None, prefill=None, **options):
+        call = self._call(msg, prefill, options)
+        self._turns.begin(call)
+        self._turns.close_superseded()
+        return call if call.settings.stream else call.run()
 
-    def _drive(self, t: Turn, eng):
-        "Do the engine's I/O; each result goes to the engine before the caller sees it (see _turn)."
-        req = _advance(eng, None)
-        while req is not None:
+    def _drive(self, call, eng):
+        "Do the engine's I/O (see lexi/_engine.py); each result goes to the engine before the caller sees it."
+        out = exc = None
+        while True:
+            try: step = _advance(eng, out, exc)
+            except StopIteration as stop:
+                call.value = stop.value
+                return
+            out = exc = None
             try:
-                out = (yield from self._complete(req)) if isinstance(req, Completion) else self._tools(req, t)
-                req = _advance(eng, out)
-                yield from ([out] if not isinstance(out, list) else out)
-            except BaseException as e: eng.throw(e)
+                if isinstance(step, Send): out = yield from self._send(call.settings, step)
+                elif isinstance(step, RunTools): out = self._run_tools(step)
+                else: yield from step.items
+            except BaseException as e: exc = e
 
-    def _completion(self, **kwargs):
-        "The one place Chat calls the provider (a seam tests may override)."
-        return lm().completion(**kwargs)
-
-    def _complete(self, req: Completion):
-        "Send one request; when streaming, yield its chunks. Returns the complete ModelResponse."
-        if not req.kwargs.get('stream'): return self._completion(**req.kwargs)
-        if req.prefill: yield _prefill_chunk(req.prefill)
-        cap = stream_with_complete(self._completion(**req.kwargs), postproc=cite_footnote)
+    def _send(self, settings, step: Send):
+        "One request; when streaming, yield its chunks as they arrive. Returns the complete ModelResponse."
+        resp = complete(settings.backend, step.request)
+        if not step.stream: return resp
+        cap = stream_with_complete(resp, postproc=step.postproc or noop)
+        step.received = cap.chunks
         yield from cap
         return cap.value
 
-    def _tools(self, req: RunTools, t: Turn):
-        if self.parallel_tools and len(req.calls) > 1:
-            with ThreadPoolExecutor(max_workers=min(len(req.calls), MAX_TOOL_THREADS), thread_name_prefix='lexi-tool') as ex:
-                results = list(ex.map(lambda tc: call_tool(tc, t.ns), req.calls))
-        else: results = [call_tool(tc, t.ns) for tc in req.calls]
-        return results
-
-
-def _advance(eng, out):
-    "Send `out` to the engine; its next request, or None when the call is done."
-    try: return eng.send(out)
-    except StopIteration: return None
-
-
-def _last_response(items):
-    t = lm_types()
-    return next((o for o in reversed(items) if isinstance(o, t.ModelResponse)), None)
+    def _run_tools(self, step: RunTools) -> list:
+        if step.parallel and len(step.calls) > 1:
+            with ThreadPoolExecutor(max_workers=min(len(step.calls), MAX_TOOL_THREADS), thread_name_prefix='lexi-tool') as ex:
+                return list(ex.map(lambda tc: call_tool(tc, step.ns), step.calls))
+        return [call_tool(tc, step.ns) for tc in step.calls]
 
 
 class AsyncChat(_ChatBase):
-    "Chat for async code: `await chat(...)`; tools may be coroutine functions; sync tools run off the loop."
+    """Chat for async code: `await chat(...)`, `async for o in chat(..., stream=True)`; tools may be
+    coroutine functions, and sync tools run off the event loop."""
+    _is_async = True
+    _Stream = AsyncChatStream
 
-    async def __call__(self, msg=None, prefill: str | None = None, temp: float | None = None, think: str | None = None,
-                       search=None, stream: bool = False, max_steps: int = 2, final_prompt: str = FINAL_PROMPT,
-                       return_all: bool = False, tool_choice=None, **completion_kwargs):
-        "Same arguments as `Chat.__call__`; with stream=True returns an async generator."
-        gen = self._start(msg, prefill, temp, think, search, stream, max_steps, final_prompt, tool_choice, completion_kwargs)
-        if stream: return gen
-        out = Results([o async for o in gen])
-        return out if return_all else _last_response(out)
+    def __call__(self, msg=None, prefill=None, **options):
+        call = self._call(msg, prefill, options)
+        if not call.settings.stream: return call.run()  # a coroutine: the call takes its turn when awaited
+        self._turns.begin(call)
+        return call
 
-    async def _acompletion(self, **kwargs):
-        "The one place AsyncChat calls the provider (a seam tests may override)."
-        return await lm().acompletion(**kwargs)
-
-    async def _drive(self, t: Turn, eng):
-        "The async twin of Chat._drive: same engine, awaited I/O."
-        req = _advance(eng, None)
-        while req is not None:
+    async def _drive(self, call, eng):
+        "The async twin of Chat._drive: the same engine, awaited I/O."
+        out = exc = None
+        while True:
+            try: step = _advance(eng, out, exc)
+            except StopIteration as stop:
+                call.value = stop.value
+                return
+            out = exc = None
             try:
-                if isinstance(req, RunTools): out = await self._tools(req, t)
-                elif not req.kwargs.get('stream'): out = await self._acompletion(**req.kwargs)
+                if isinstance(step, RunTools): out = await self._run_tools(step)
+                elif not isinstance(step, Send):
+                    for o in step.items: yield o
+                elif not step.stream: out = await acomplete(call.settings.backend, step.request)
                 else:
-                    if req.prefill: yield _prefill_chunk(req.prefill)
-                    cap = astream_with_complete(await self._acompletion(**req.kwargs), postproc=cite_footnote)
+                    cap = astream_with_complete(await acomplete(call.settings.backend, step.request),
+                                                postproc=step.postproc or noop)
+                    step.received = cap.chunks
                     async for o in cap: yield o
                     out = cap.value
-                req = _advance(eng, out)
-                for o in (out if isinstance(out, list) else [out]): yield o
-            except BaseException as e: eng.throw(e)
+            except BaseException as e: exc = e
 
-    async def _tools(self, req: RunTools, t: Turn) -> list:
-        if self.parallel_tools: return list(await asyncio.gather(*(acall_tool(tc, t.ns) for tc in req.calls)))
-        return [await acall_tool(tc, t.ns) for tc in req.calls]
+    async def _run_tools(self, step: RunTools) -> list:
+        if step.parallel: return list(await asyncio.gather(*(acall_tool(tc, step.ns) for tc in step.calls)))
+        return [await acall_tool(tc, step.ns) for tc in step.calls]
+
+
+# Signatures and help text come from Settings, so a new option needs no change here.
+_ChatBase.__init__.__signature__ = init_signature()
+_ChatBase.__init__.__doc__ = options_doc('A chat with `model`: every option here is a default for each call.', init_signature())
+for _cls, _what in ((Chat, 'Send `msg` (if given), run the tool loop, and return the last ModelResponse '
+                           '(a ChatStream with stream=True). Options: None means as the Chat has it.'),
+                    (AsyncChat, 'Chat.__call__ for async code: await it, or `async for` it with stream=True.')):
+    _cls.__call__.__signature__ = call_signature()
+    _cls.__call__.__doc__ = options_doc(_what, call_signature())

@@ -190,9 +190,11 @@ def add_cache_ckpt(msg,                   # a message dict or Message
                    ttl: str | None = None  # '5m' or '1h' (None: provider default)
                    ):
     """A copy of `msg` with exactly one checkpoint at its end: on its last tool call when it has tool
-    calls (rendered after any text, so the whole message is cached), else on its last content part."""
+    calls (rendered after any text, so the whole message is cached); on the message itself for a tool
+    result (LiteLLM puts it on the Anthropic tool_result block); else on its last content part."""
     check_ttl(ttl)
     m, cc = remove_cache_ckpts(msg), _ckpt(ttl)
+    if get(m, 'role') == 'tool': return _with(m, cache_control=cc)
     tcs = get(m, 'tool_calls')
     if tcs:
         calls = [_tc_dict(tc) for tc in tcs]

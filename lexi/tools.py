@@ -231,11 +231,8 @@ def mk_tc_req(content: str | None,  # text the assistant says alongside its call
               tcs: list             # tool calls (see mk_tc)
               ):
     "The assistant Message requesting tool calls `tcs`, which stay plain dicts."
-    from ._litellm import lm_types
-    calls = [_tc_dict(tc) for tc in tcs]
-    msg = lm_types().Message(content=content, role='assistant', tool_calls=calls, function_call=None)
-    msg.tool_calls = calls or None  # Message() turns dicts into ChatCompletionMessageToolCall objects; keep dicts
-    return msg
+    from ._litellm import assistant_message
+    return assistant_message(content, [_tc_dict(tc) for tc in tcs])
 
 
 def mk_tc_result(tc,             # a tool call (dict or ChatCompletionMessageToolCall)

@@ -2,7 +2,7 @@
 from __future__ import annotations
 from dataclasses import dataclass, fields
 
-from ._litellm import lm
+from ._litellm import hidden_params, lm
 
 __all__ = ['Use', 'response_cost']
 
@@ -17,7 +17,7 @@ def _get(o, *names, default=0):
 
 def response_cost(resp, model: str | None = None) -> float:
     "Cost in USD of one response from LiteLLM's price table; 0.0 when the model has no known price."
-    hidden = getattr(resp, '_hidden_params', None) or {}
+    hidden = hidden_params(resp)
     if hidden.get('response_cost') is not None: return float(hidden['response_cost'])
     try: return float(lm().completion_cost(completion_response=resp, model=model or getattr(resp, 'model', None)) or 0)
     except Exception: return 0.0  # unpriced or unknown model: LiteLLM raises; cost is then unknown, counted as 0
@@ -49,6 +49,11 @@ class Use:
 
     def __add__(self, other: 'Use') -> 'Use':
         return Use(**{f.name: getattr(self, f.name) + getattr(other, f.name) for f in fields(self)})
+
+    def add(self, other: 'Use') -> 'Use':
+        "Add `other` into this Use in place (a chat's running total); returns self."
+        for f in fields(self): setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
+        return self
 
     @property
     def total(self) -> int: return self.input + self.output

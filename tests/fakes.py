@@ -1,9 +1,10 @@
-"""Tier-2 test doubles: real LiteLLM ModelResponse objects from a script, no HTTP."""
+"""Tier-2 test doubles: real LiteLLM ModelResponse objects from a script, through the backend seam (no HTTP)."""
 import json
 
 from litellm import ModelResponse, ModelResponseStream
 
 from lexi import AsyncChat, Chat
+from lexi.testing import Scripted
 
 
 def tc(name, args, id):
@@ -30,27 +31,21 @@ def stream(text=None, calls=(), inp=10, out=5):
     return chunks
 
 
-class Scripted:
-    "Mixin: replies come from `script` in order; every request's keyword arguments are kept in `sent`."
-    def __init__(self, *args, script=(), fail_at=None, **kw):
-        super().__init__(*args, **kw)
-        self.script, self.sent, self.fail_at = list(script), [], fail_at or {}
-
-    def _next(self, kwargs):
-        self.sent.append(json.loads(json.dumps(kwargs, default=lambda o: o.model_dump() if hasattr(o, 'model_dump') else dict(o))))
-        n = len(self.sent)
-        if n in self.fail_at: raise self.fail_at[n]
-        if not self.script: raise AssertionError(f'request {n} has no scripted reply')
-        item = self.script.pop(0)
-        return iter(item) if isinstance(item, list) else item
+def _scripted(cls, model, script=(), fail_at=None, **kw):
+    """A chat whose backend answers from `script` (lexi.testing.Scripted, no HTTP); `fail_at` {n: exc}
+    makes request n raise exc. Every request's keyword arguments are kept in `chat.sent`."""
+    items = list(script)
+    for n, exc in sorted((fail_at or {}).items()): items.insert(n - 1, exc)
+    backend = Scripted(*items)
+    chat = cls(model, backend=backend, **kw)
+    chat.sent, chat.scripted = backend.requests, backend
+    return chat
 
 
-class FakeChat(Scripted, Chat):
-    def _completion(self, **kwargs): return self._next(kwargs)
+def FakeChat(model, **kw): return _scripted(Chat, model, **kw)
 
 
-class FakeAsyncChat(Scripted, AsyncChat):
-    async def _acompletion(self, **kwargs): return self._next(kwargs)
+def FakeAsyncChat(model, **kw): return _scripted(AsyncChat, model, **kw)
 
 
 def valid_hist(hist):

@@ -152,7 +152,7 @@ def test_provider_error_on_first_request_leaves_hist_unchanged():
     chat = FakeChat(MODEL, script=[resp('a')])
     chat('first')
     before = list(chat.hist)
-    chat.fail_at = {2: ConnectionError('down')}
+    chat.scripted.queue(ConnectionError('down'))
     with pytest.raises(ConnectionError) as ei:
         chat('second')
     assert chat.hist == before
@@ -310,17 +310,26 @@ def test_cache_checkpoints_over_a_20_step_tool_loop():
     chat = FakeChat(MODEL, sp='sys', tools=[simple_add], cache=True, cache_idxs=(0, -1), script=script)
     chat('start', max_steps=n + 1)
     assert len(chat.sent) == n
-    prev = None
+    prev_end = None
     for req in chat.sent:
         msgs = req['messages']
         pos = _ckpt_positions(msgs)
         assert 1 <= len(pos) <= 4
-        assert 0 in pos  # system prompt cached
-        assert all(msgs[i]['role'] != 'tool' for i in pos)
-        if prev is not None:  # the previous request's last checkpoint is checkpointed again: its prefix is read
-            assert prev in pos
-        prev = pos[-1]
+        assert 0 in pos                    # system prompt cached
+        assert len(msgs) - 1 in pos        # the whole request is written to the cache, tool result or not
+        if prev_end is not None:           # and the previous request's end is marked again: an exact read
+            assert prev_end in pos
+        prev_end = len(msgs) - 1
     assert _ckpt_positions(chat.hist) == []  # hist itself stays clean
+
+
+def test_a_tool_result_checkpoint_sits_on_the_message_not_in_its_content():
+    chat = FakeChat(MODEL, tools=[simple_add], cache=True, ttl='1h',
+                    script=[resp(None, [tc('simple_add', {'a': 1, 'b': 1}, 't1')]), resp('2')])
+    chat('go', max_steps=3)
+    last = chat.sent[1]['messages'][-1]
+    assert last['role'] == 'tool' and last['content'] == '2'
+    assert last['cache_control'] == {'type': 'ephemeral', 'ttl': '1h'}
 
 
 def test_no_checkpoints_for_providers_without_explicit_caching():
@@ -350,7 +359,7 @@ def test_chat_renders_as_markdown_and_has_a_useful_repr():
     chat('hi')
     md = chat._repr_markdown_()
     assert 'Hello **Rens**' in md and 'In: 12; Out: 3' in md
-    assert repr(chat).startswith("FakeChat(model='anthropic/claude-sonnet-4-5', messages=2, tools=['simple_add']")
+    assert repr(chat).startswith("Chat(model='anthropic/claude-sonnet-4-5', messages=2, tools=['simple_add']")
 
 
 def test_audio_to_a_model_without_audio_input_is_refused_before_sending():

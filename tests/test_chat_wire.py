@@ -197,10 +197,12 @@ def test_caching_over_a_22_step_tool_loop(standin):
         sys_ckpt = sum('cache_control' in p for p in b['system'])
         pos = _ckpts(b)
         assert sys_ckpt == 1 and 1 <= len(pos) + sys_ckpt <= 4
-        assert all(b['messages'][i]['content'][j]['type'] != 'tool_result' for i, j in pos)
         assert all(b['messages'][i]['content'][j]['cache_control'] == {'type': 'ephemeral', 'ttl': '1h'} for i, j in pos)
-        if prev_last is not None: assert prev_last in pos  # previous request's last breakpoint is re-sent: its prefix is read
-        prev_last = pos[-1]
+        last = (len(b['messages']) - 1, len(b['messages'][-1]['content']) - 1)
+        assert pos[-1] == last  # the request's last block (a tool_result after the first step) is written to the cache
+        if prev_last is not None: assert prev_last in pos  # the previous request's end is marked again: its prefix is read
+        prev_last = last
+    assert b['messages'][-1]['content'][-1]['type'] == 'tool_result' 
 
 
 @pytest.mark.parametrize('provider', PROVIDERS)
@@ -244,11 +246,22 @@ def test_stream_cut_midway_raises_and_hist_stays_valid(standin, provider):
 
 
 @pytest.mark.parametrize('provider', PROVIDERS)
-def test_abandoned_stream_leaves_hist_unchanged(standin, provider):
+def test_abandoned_stream_keeps_what_the_caller_saw(standin, provider):
     standin.queue(Reply(text='one two three four five', chunk_size=3))
     chat = mk_chat(standin, provider)
     gen = chat('count', stream=True)
-    next(gen); next(gen)
+    seen = ''.join(next(gen).choices[0].delta.content or '' for _ in range(3))
+    gen.close()
+    assert seen and [m['role'] for m in chat.hist] == ['user', 'assistant']
+    assert chat.hist[0]['content'] == 'count' and chat.hist[1]['content'] == seen
+
+
+@pytest.mark.parametrize('provider', PROVIDERS)
+def test_abandoned_stream_before_any_text_leaves_hist_unchanged(standin, provider):
+    standin.queue(Reply(text='one two three four five', chunk_size=3))
+    chat = mk_chat(standin, provider, tools=[simple_add])
+    gen = chat('count', stream=True, prefill='Sure:')
+    assert next(gen).choices[0].delta.content == 'Sure:'   # the caller's own prefill, no model text yet
     gen.close()
     assert chat.hist == []
 

@@ -4,7 +4,7 @@ import json, os, subprocess, sys, textwrap
 import lexi
 
 MODULES = ['lexi', 'lexi.errors', 'lexi.msgs', 'lexi.tools', 'lexi.stream', 'lexi.cite', 'lexi.fmt', 'lexi.display',
-           'lexi.chat', 'lexi.usage', 'lexi.testing', 'lexi._turn', 'lexi._caps', 'lexi._litellm']
+           'lexi.chat', 'lexi.usage', 'lexi.testing', 'lexi._caps', 'lexi._litellm']
 
 
 def run_py(code: str) -> dict:

@@ -846,7 +846,9 @@ async def test_async_chat_cache_writes_then_reads(standin):
     assert o.usage.cache_creation_input_tokens > 1000
     assert o.usage.cache_read_input_tokens == 0
     ckpts = [(m['role'], b['text']) for m in sent(standin) for b in m['content'] if 'cache_control' in b]
-    assert ckpts == [('user', 'hi again')]    # cache creation until the last user msg
+    # cache creation until the last user msg; lexi also marks where the request that produced the last
+    # reply ended ('hi', before "Hello"), so reading that request's cache never depends on Anthropic's look-back
+    assert ckpts == [('user', 'hi'), ('user', 'hi again')]
     assert [m['role'] for m in sent(standin)] == ['user', 'assistant', 'user', 'assistant', 'user']
 
     hist.extend([['hi again'], 'how may i help you?'])
@@ -857,5 +859,5 @@ async def test_async_chat_cache_writes_then_reads(standin):
     assert o.usage.cache_read_input_tokens == 1610   # the subsequent call re-uses the existing cache
     assert (chat.use.cached, chat.use.cache_write) == (1610, 20)
     ckpts = [(m['role'], b['text']) for m in sent(standin) for b in m['content'] if 'cache_control' in b]
-    assert ckpts == [('user', 'bye!')]
+    assert ckpts == [('user', 'hi again'), ('user', 'bye!')]
     assert len(sent(standin)) == 7

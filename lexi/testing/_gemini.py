@@ -6,7 +6,7 @@ and groundingMetadata for web search with citations.
 from __future__ import annotations
 from urllib.parse import urlparse
 
-from ._standin_script import Reply, Tokens, Turn, pieces, signature, sse
+from ._script import Reply, Tokens, Turn, pieces, signature, sse
 
 __all__ = ['reply_json', 'reply_events', 'error_body', 'FINISH_REASONS']
 

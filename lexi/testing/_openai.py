@@ -10,7 +10,7 @@ import json
 import struct
 import time
 
-from ._standin_script import Embeddings, Reply, Request, Tokens, Turn, pieces, sse
+from ._script import Embeddings, Reply, Request, Tokens, Turn, pieces, sse
 
 __all__ = ['reply_json', 'reply_events', 'embeddings_json', 'models_json', 'error_body']
 

@@ -6,7 +6,7 @@ and usage with prompt-cache and web-search counts.
 from __future__ import annotations
 import json
 
-from ._standin_script import Tokens, Turn, pieces, signature, sse
+from ._script import Tokens, Turn, pieces, signature, sse
 
 __all__ = ['reply_json', 'reply_events', 'error_body', 'STOP_REASONS']
 

@@ -1,7 +1,7 @@
 """What a test queues on lexi's provider stand-in (`lexi.testing`), and what it records.
 
 Pure data and small helpers; no I/O. A `Reply` is provider-neutral: the OpenAI, Anthropic and
-Gemini renderers (`_standin_openai`, `_standin_anthropic`, `_standin_gemini`) turn the same
+Gemini renderers (`_openai`, `_anthropic`, `_gemini`) turn the same
 `Reply` into each provider's exact JSON body or server-sent-event stream.
 """
 from __future__ import annotations
@@ -16,7 +16,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
-from .errors import UsageError
+from ..errors import UsageError
 
 __all__ = ['Citation', 'Cited', 'ToolCall', 'Reply', 'Fault', 'Embeddings', 'Raw', 'Request', 'Tokens',
            'FINISHES', 'pieces', 'resolve_tokens', 'signature', 'Ids', 'Turn', 'sse']

@@ -1,4 +1,11 @@
-"""A provider stand-in for testing code that calls LLMs through LiteLLM, offline.
+"""Test doubles for code that calls LLMs through lexi or LiteLLM, offline.
+
+Two of them, sharing one script language (`Reply`, `ToolCall`, ...):
+- `Scripted`: a backend for `Chat(..., backend=Scripted(...))` that answers in-process with LiteLLM
+  objects: no HTTP, fast, for unit tests of your own code (see lexi/testing/_scripted.py).
+- `StandIn`: a loopback HTTP server speaking the providers' wire formats, so that LiteLLM's real
+  request and response handling runs (everything below).
+
 
 `StandIn` is a real HTTP server on 127.0.0.1 (a free port, a background thread) that speaks the
 wire formats LiteLLM talks to: OpenAI chat completions (plus /embeddings and /models), Anthropic
@@ -96,12 +103,13 @@ import json
 import threading
 from typing import Any, Iterable
 
-from ._standin_script import Citation, Cited, Embeddings, Fault, Ids, Raw, Reply, Request, ToolCall
-from ._standin_server import Server
-from .errors import UsageError
+from ._script import Citation, Cited, Embeddings, Fault, Ids, Raw, Reply, Request, ToolCall
+from ._server import Server
+from ._scripted import Scripted, model_response, response_chunks
+from ..errors import UsageError
 
 __all__ = ['StandIn', 'Reply', 'ToolCall', 'Cited', 'Citation', 'Embeddings', 'Fault', 'Request',
-           'PROVIDERS', 'DEFAULT_MODELS']
+           'PROVIDERS', 'DEFAULT_MODELS', 'Scripted', 'model_response', 'response_chunks']
 
 PROVIDERS = ('openai', 'anthropic', 'gemini')
 DEFAULT_MODELS = ('gpt-4.1', 'gpt-4.1-mini', 'text-embedding-3-small')

@@ -4,7 +4,7 @@
 
 `StandIn` (lexi/testing.py) owns the script queue; this module asks it for the next item
 through `owner._take()` and records requests through `owner._record(req)`. With `owner.strict`,
-a chat request that breaks a provider rule (`_standin_rules`) gets that provider's 400 and is
+a chat request that breaks a provider rule (`_rules`) gets that provider's 400 and is
 recorded through `owner._violate(req)`, before any scripted item is taken.
 """
 from __future__ import annotations
@@ -19,9 +19,9 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlsplit
 
-from . import _standin_anthropic as anthropic, _standin_gemini as gemini, _standin_openai as openai
-from ._standin_rules import violation
-from ._standin_script import Embeddings, Fault, Raw, Reply, Request, Turn, resolve_tokens
+from . import _anthropic as anthropic, _gemini as gemini, _openai as openai
+from ._rules import violation
+from ._script import Embeddings, Fault, Raw, Reply, Request, Turn, resolve_tokens
 
 __all__ = ['Server', 'Answer', 'route', 'plan', 'make_request', 'RENDERERS']
 

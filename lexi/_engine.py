@@ -1,0 +1,162 @@
+"""The turn engine: what one chat call sends, shows and records, written once for Chat and AsyncChat.
+
+`turn(settings, msg, log)` checks the call (a UsageError before anything is sent) and returns a
+generator that does no I/O. It yields steps, each saying completely what its driver is to do:
+
+- `Send(request, stream, postproc)`: call the backend with the keyword arguments `request`; when
+  `stream`, hand each chunk (after `postproc`) to the caller as it arrives, keeping it in
+  `received`; send back the complete ModelResponse.
+- `RunTools(calls, ns, parallel)`: run these tool calls, looking tools up only in `ns`
+  (concurrently when `parallel`); send back one tool message per call, in order.
+- `Show(items)`: hand these items to the caller, in order.
+
+The generator returns the call's last ModelResponse. Everything is recorded into the `Log` it is
+handed (history, usage, last response) before the caller sees it. When the driver's I/O fails, it
+throws the exception in: the engine leaves `log.hist` valid to send, notes on the exception what it
+kept, and re-raises. New behaviour (waiting before a retry, continuing a truncated reply, re-asking
+after a validation error) is a new step type or a new branch here; drivers only do I/O.
+"""
+from __future__ import annotations
+import itertools
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping
+
+from . import _caps
+from ._backend import models as reachable_models
+from ._litellm import answered_model, stream_chunk
+from ._request import build_request
+from ._settings import Settings
+from ._util import get
+from .cite import cite_footnote
+from .errors import UsageError
+from .msgs import media_kinds, mk_msg
+from .tools import local_calls, mk_tc_result
+from .usage import Use
+
+__all__ = ['Send', 'RunTools', 'Show', 'Log', 'turn']
+
+
+@dataclass
+class Send:
+    "Send one request through the backend; the driver sends back the complete ModelResponse."
+    request: dict                        # keyword arguments of litellm.completion
+    stream: bool = False                 # pass the reply's chunks to the caller as they arrive
+    postproc: Callable | None = None     # applied to each chunk (in place) before the caller sees it
+    received: list = field(default_factory=list)  # the chunks the caller was given so far (the driver keeps it)
+
+
+@dataclass
+class RunTools:
+    "Run these tool calls; the driver sends back one tool message per call, in order."
+    calls: list                          # the model's tool calls
+    ns: Mapping                          # name -> callable: the only place tools are looked up
+    parallel: bool = True                # run them concurrently
+
+
+@dataclass
+class Show:
+    "Hand these items to the caller (complete responses, tool results, a prefill chunk)."
+    items: list
+
+
+@dataclass
+class Log:
+    "What a chat has recorded: its history (always valid to send), its usage, the last response it received."
+    hist: list = field(default_factory=list)
+    use: Use = field(default_factory=Use)
+    last_response: Any = None
+
+    def record(self, msgs: list, resp, model: str):
+        "Add `msgs` to the history and `resp` to the usage (priced as the model that answered it)."
+        self.hist.extend(msgs)
+        self.use.add(Use.of(resp, answered_model(resp) or model))
+        self.last_response = resp
+
+
+def _names(models: list) -> str: return ', '.join(models)
+
+
+def _check(s: Settings, reach: list, msgs: list):
+    "UsageError, before anything is sent, for what a model the request may reach is known not to take."
+    if s.think and (no := _caps.lacking(reach, _caps.has_reasoning)):
+        raise UsageError(f'{_names(no)} does not support reasoning according to LiteLLM; call without think=.')
+    if s.search and (no := _caps.lacking(reach, _caps.has_search)):
+        raise UsageError(f'{_names(no)} does not support web search according to LiteLLM; call without search=, '
+                         'or pass web_search_options=... yourself to send it anyway.')
+    if 'audio' in media_kinds(msgs) and (no := _caps.lacking(reach, _caps.takes_audio)):
+        raise UsageError(f'{_names(no)} does not take audio input according to LiteLLM; use a model that does '
+                         '(for example gemini/gemini-2.5-flash), or send a transcript as text.')
+
+
+def turn(s: Settings, msg, log: Log):
+    "Check one call and return its engine (a generator, not yet started); see the module docstring."
+    reach = reachable_models(s.backend, s.model)
+    new = [] if msg is None else [mk_msg(msg)]
+    _check(s, reach, log.hist + new)
+    return _steps(s, new, log, s.cache and _caps.wants_ckpts(reach))
+
+
+def _note(exc: BaseException, text: str):
+    if hasattr(exc, 'add_note'): exc.add_note(text)
+
+
+def _skipped(calls, why: str) -> list:
+    "Tool messages answering `calls` with `why`, so no call in hist is left without a result."
+    return [mk_tc_result(tc, why) for tc in calls]
+
+
+def _reply(resp, prefill: str | None):
+    "The assistant message of `resp`, with the prefill put back in front so hist holds the whole reply."
+    if not get(resp, 'choices'):
+        raise UsageError(f'the backend returned {type(resp).__name__} without choices; a backend returns what '
+                         'litellm.completion returns (a ModelResponse, or chunks for stream=True).')
+    msg = resp.choices[0].message
+    if prefill: msg.content = prefill + (msg.content or '')
+    return msg
+
+
+def _streamed_text(chunks: list) -> str:
+    return ''.join(get(get(c.choices[0], 'delta'), 'content') or '' for c in chunks if get(c, 'choices'))
+
+
+def _interrupted(e: BaseException, send: Send, pending: list, prefill, log: Log, step: int):
+    """Record what a failed request leaves: when the caller stopped a stream (closed, cancelled or
+    interrupted it) after text reached them, that text as the assistant's reply; otherwise nothing."""
+    text = _streamed_text(send.received)
+    if not isinstance(e, Exception) and text.strip():
+        log.hist.extend(pending + [{'role': 'assistant', 'content': (prefill or '') + text}])
+        _note(e, "lexi: the reply was stopped part-way; chat.hist keeps the text streamed so far as the assistant's reply.")
+    else: _note(e, 'lexi: chat.hist is unchanged by this call.' if step == 1 else
+                f'lexi: chat.hist keeps the {step - 1} completed step(s) of this call.')
+
+
+def _steps(s: Settings, new: list, log: Log, ckpts: bool):
+    pending = list(new)
+    for n in itertools.count(1):
+        final = n >= s.max_steps  # the last request allowed: no more tools (max_steps=1 means none at all)
+        if final and n > 1 and s.final_prompt: pending.append(mk_msg(s.final_prompt))
+        prefill = s.prefill if n == 1 else None
+        send = Send(build_request(s, log.hist + pending, prefill=prefill, final=final, ckpts=ckpts),
+                    stream=s.stream, postproc=cite_footnote if s.stream else None)
+        if s.stream and prefill: yield Show([stream_chunk(prefill)])
+        try: resp = yield send
+        except BaseException as e:
+            _interrupted(e, send, pending, prefill, log, n)
+            raise
+        reply = _reply(resp, prefill)
+        log.record(pending + [reply], resp, s.model)
+        pending, calls = [], local_calls(get(reply, 'tool_calls'))
+        try:
+            yield Show([resp])
+            if not calls: return resp
+            if final:  # the model called tools despite tool_choice='none': answer them so hist stays valid
+                log.hist.extend(_skipped(calls, 'Not run: this call reached its step limit (max_steps).'))
+                return resp
+            results = yield RunTools(calls, s.namespace, s.parallel_tools)
+        except BaseException as e:
+            if calls:
+                log.hist.extend(_skipped(calls, f'Not run: interrupted ({type(e).__name__}).'))
+                _note(e, 'lexi: the interrupted tool calls are recorded in chat.hist as not run.')
+            raise
+        log.hist.extend(results)
+        yield Show(results)

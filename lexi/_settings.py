@@ -1,0 +1,256 @@
+"""One immutable object holding every option of a chat call: a Chat's defaults merged with one call's overrides.
+
+Every option can be given to `Chat(...)` (a default for each call) and to a call (for that call
+only). On a call, `None` means "as the Chat has it"; `tools=` on a call adds to the Chat's tools,
+and keywords lexi does not know (api_base, max_tokens, top_k, ...) go to LiteLLM with every
+request. A keyword that is a near miss of a lexi option (`max_step=5`, `strem=True`) is a
+`UsageError` naming the option it resembles, unless LiteLLM itself takes that name.
+
+A new option is one field of `Settings` (with its docments comment) plus, where its value needs
+checking, one entry in `_NORMALIZE`; Chat, AsyncChat and their signatures and help text follow.
+"""
+from __future__ import annotations
+import dataclasses
+import difflib
+import inspect
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any, Mapping
+
+from .errors import UsageError
+from .msgs import cache_positions, check_ttl
+from .tools import lite_mk_func, mk_ns
+
+__all__ = ['Settings', 'FINAL_PROMPT', 'EFFORT', 'INIT_POSITIONAL', 'CALL_POSITIONAL', 'call_signature',
+           'init_signature', 'options_doc', 'split_positional']
+
+FINAL_PROMPT = ('You have no more tool uses. Please summarize your findings. If you did not complete your goal, '
+                'tell the user what further work needs to be done so they can choose how best to proceed.')
+EFFORT = {'l': 'low', 'm': 'medium', 'h': 'high'}
+_EMPTY = MappingProxyType({})
+
+
+@dataclass(frozen=True)
+class Settings:
+    "Everything that decides what a chat call sends and does; build it with `Settings(model).merge(...)`."
+    model: str                              # LiteLLM model name (or a Router's model group), e.g. 'anthropic/claude-sonnet-4-5'
+    sp: str = ''                            # system prompt
+    temp: float | None = None               # temperature; sent only when given
+    think: str | None = None                # reasoning effort 'l'/'m'/'h' (LiteLLM's reasoning_effort)
+    search: str | None = None               # web search level 'l'/'m'/'h', for models that have it
+    tools: tuple = ()                       # tools the model may call: functions (type hints, docstring) or schemas
+    ns: Mapping = field(default_factory=lambda: _EMPTY)                   # name -> callable for tool calls, overriding those found in `tools`
+    tool_fns: Mapping = field(default_factory=lambda: _EMPTY)             # (internal) the callables found in `tools`, by name
+    cache: bool = False                     # prompt-cache checkpoints, for providers that need them (Anthropic)
+    cache_idxs: tuple = (-1,)               # also checkpoint these messages (0 is the system prompt when sp is set)
+    ttl: str | None = None                  # cache lifetime: '5m' (the provider's default) or '1h'
+    max_steps: int = 2                      # most requests one call makes; the last is sent with tool_choice='none'
+    final_prompt: str = FINAL_PROMPT        # user message sent with the last request when the model still wants tools
+    tool_choice: Any = None                 # LiteLLM/OpenAI tool_choice for every request but the last
+    parallel_tools: bool = True             # run one step's tool calls concurrently
+    prefill: str | None = None              # start of the assistant's reply (kept in hist, streamed first)
+    stream: bool = False                    # yield chunks, each complete response and tool results as they come
+    return_all: bool = False                # return every response and tool result, not just the last response
+    backend: Any = None                     # None (LiteLLM), a litellm.Router, or a function taking litellm.completion's keywords
+    completion_kwargs: Mapping = field(default_factory=lambda: _EMPTY)    # other LiteLLM keywords (api_base, max_tokens, ...), sent with every request
+
+    def merge(self, **given) -> 'Settings':
+        """A copy with `given` options applied: None keeps the current value, `tools` are added,
+        unknown keywords join `completion_kwargs` (after the near-miss check)."""
+        extra = {k: given.pop(k) for k in [k for k in given if k not in _OPTIONS]}
+        _check_near_misses(extra)
+        changes: dict = {}
+        for name, value in given.items():
+            if value is not None: changes.update(_NORMALIZE.get(name, _plain)(self, name, value, changes))
+        if extra: changes['completion_kwargs'] = MappingProxyType({**self.completion_kwargs, **extra})
+        return dataclasses.replace(self, **changes) if changes else self
+
+    def replace(self, **values) -> 'Settings':
+        "A copy with options set to `values` (checked as `merge` checks them; tools replaced, not added)."
+        reset = {'tools': ('tools', 'tool_fns'), 'ns': ('ns',)}
+        base = dataclasses.replace(self, **{f: _default(f) for k in values for f in reset.get(k, ())})
+        return base.merge(**values)
+
+    @property
+    def tool_names(self) -> list[str]:
+        return [t['function']['name'] for t in self.tools]
+
+    @property
+    def namespace(self) -> dict:
+        "Where tool calls are looked up: the callables passed as tools, then `ns` (which wins)."
+        return {**self.tool_fns, **self.ns}
+
+    def __repr__(self):
+        shown = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)
+                 if f.name != 'model' and getattr(self, f.name) != _default(f.name)}
+        shown['tools'] = self.tool_names if self.tools else None
+        shown.pop('ns', None); shown.pop('tool_fns', None)
+        if self.completion_kwargs: shown['completion_kwargs'] = redact(self.completion_kwargs)
+        inner = ', '.join(f'{k}={v!r}' for k, v in shown.items() if v is not None)
+        return f'Settings(model={self.model!r}{", " if inner else ""}{inner})'
+
+
+_FIELDS = {f.name: f for f in dataclasses.fields(Settings)}
+
+
+def _default(name: str):
+    f = _FIELDS[name]
+    return f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
+_INTERNAL = frozenset({'completion_kwargs', 'tool_fns'})
+_OPTIONS = frozenset(_FIELDS) - _INTERNAL
+_SECRET_WORDS = ('key', 'token', 'secret', 'password', 'authorization', 'credential')
+
+
+def redact(kwargs: Mapping) -> dict:
+    "`kwargs` with secret-looking values (api_key, headers named like authorization or keys) shown as '***'."
+    def clean(k, v):
+        if any(w in str(k).lower() for w in _SECRET_WORDS): return '***'
+        return {hk: clean(hk, hv) for hk, hv in v.items()} if isinstance(v, Mapping) else v
+    return {k: clean(k, v) for k, v in kwargs.items()}
+
+
+# ---------------------------------------------------------------- checking each option
+
+def _plain(s, name, value, changes): return {name: value}
+
+
+def effort(value, name: str) -> str | None:
+    "Map 'l'/'m'/'h' (or True for 'm'; False or '' for off) to lexi's level letters."
+    if value in (False, ''): return None
+    if value is True: return 'm'
+    if value not in EFFORT: raise UsageError(f"{name}={value!r} is not a level: pass 'l', 'm' or 'h' (low, medium, high).")
+    return value
+
+
+def _effort(s, name, value, changes): return {name: effort(value, name)}
+
+
+def _model(s, name, value, changes):
+    if not isinstance(value, str) or not value:
+        raise UsageError(f'model must be a LiteLLM model name such as "openai/gpt-4.1", not {value!r}.')
+    return {name: value}
+
+
+def _tools(s, name, value, changes):
+    "Tool schemas by name, later ones replacing earlier ones (providers reject a name sent twice); callables join ns."
+    tools = list(value) if isinstance(value, (list, tuple)) else [value]
+    schemas = {t['function']['name']: t for t in [*s.tools, *map(lite_mk_func, tools)]}
+    found = mk_ns([t for t in tools if callable(t)])
+    return {'tools': tuple(schemas.values()), 'tool_fns': MappingProxyType({**s.tool_fns, **found})}
+
+
+def _ns(s, name, value, changes):
+    return {'ns': MappingProxyType({**s.ns, **mk_ns(value)})}
+
+
+def _cache_idxs(s, name, value, changes):
+    cache_positions([], value)  # bad positions fail here, not at the first request
+    return {name: (value,) if isinstance(value, int) else tuple(value)}
+
+
+def _ttl(s, name, value, changes):
+    check_ttl(value)
+    return {name: value}
+
+
+def _max_steps(s, name, value, changes):
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise UsageError(f'max_steps={value!r}: pass a whole number >= 1 (the most requests one call makes).')
+    return {name: value}
+
+
+def _backend(s, name, value, changes):
+    if not callable(value) and not (hasattr(value, 'completion') and hasattr(value, 'acompletion')):
+        raise UsageError(f'backend must be a litellm.Router or a function taking litellm.completion\'s keywords, '
+                         f'not {type(value).__name__}.')
+    return {name: value}
+
+
+def _text(s, name, value, changes):
+    if not isinstance(value, str): raise UsageError(f'{name} must be a str, not {type(value).__name__}.')
+    return {name: value}
+
+
+_NORMALIZE = {'model': _model, 'think': _effort, 'search': _effort, 'tools': _tools, 'ns': _ns,
+              'cache_idxs': _cache_idxs, 'ttl': _ttl, 'max_steps': _max_steps, 'backend': _backend,
+              'sp': _text, 'final_prompt': _text, 'prefill': _text}
+assert set(_NORMALIZE) <= _OPTIONS
+
+
+# ---------------------------------------------------------------- near misses
+
+_OTHER_NAMES = ('msg', 'hist')  # parameters of Chat/__call__ that are not options
+
+
+def _litellm_params() -> frozenset:
+    from ._litellm import completion_params
+    return completion_params()
+
+
+def _check_near_misses(extra: Mapping):
+    "UsageError for a keyword that looks like a misspelt lexi option (and is not one LiteLLM takes)."
+    names = sorted(_OPTIONS) + list(_OTHER_NAMES)
+    for k in extra:
+        close = difflib.get_close_matches(k, names, n=1, cutoff=0.8)
+        if close and k not in _litellm_params():
+            raise UsageError(f'{k}= is not a lexi option: did you mean {close[0]}=? (Keywords lexi does not know, '
+                             'such as top_k or max_tokens, go to LiteLLM as they are.)')
+
+
+# ---------------------------------------------------------------- signatures and help text
+
+INIT_POSITIONAL = ('model', 'sp', 'temp', 'search', 'tools', 'hist', 'ns', 'cache', 'cache_idxs', 'ttl')
+CALL_POSITIONAL = ('msg', 'prefill')
+_DOCS = {'msg': "the user's message: text, media bytes, a Path, a list of parts, or a message (None: continue)",
+         'hist': 'history to continue: strings, message dicts, Messages, or fmt2hist output',
+         'completion_kwargs': 'other keywords go to LiteLLM with every request (api_base, max_tokens, top_k, ...)'}
+
+
+def _docs() -> dict:
+    from ._schema import field_comments
+    return {**field_comments(Settings), **_DOCS}
+
+
+def split_positional(args: tuple, names: tuple, what: str) -> dict:
+    "Positional arguments as keywords, named by `names` (TypeError, as Python gives, for too many)."
+    if len(args) > len(names): raise TypeError(f'{what} takes at most {len(names)} positional arguments ({len(args)} given)')
+    return dict(zip(names, args))
+
+
+_SHOWN_TYPES = {'tools': 'list | None', 'ns': 'dict | None', 'cache_idxs': 'tuple[int, ...]'}  # as callers pass them
+
+
+def _param(name: str, kind, default, typed: bool) -> inspect.Parameter:
+    ann = _SHOWN_TYPES.get(name) or (_FIELDS[name].type if name in _FIELDS else inspect.Parameter.empty)
+    return inspect.Parameter(name, kind, default=default, annotation=ann if typed else inspect.Parameter.empty)
+
+
+def _signature(positional: tuple, defaults, typed: bool) -> inspect.Signature:
+    P = inspect.Parameter
+    params = [P('self', P.POSITIONAL_OR_KEYWORD)]
+    params += [_param(n, P.POSITIONAL_OR_KEYWORD, P.empty if n == 'model' else defaults(n), typed) for n in positional]
+    params += [_param(n, P.KEYWORD_ONLY, defaults(n), typed) for n in _FIELDS if n not in positional and n not in _INTERNAL]
+    return inspect.Signature(params + [P('completion_kwargs', P.VAR_KEYWORD)])
+
+
+def _field_default(name):
+    if name not in _FIELDS or name == 'model': return None
+    d = _default(name)
+    return None if isinstance(d, (Mapping, tuple)) and not d else d
+
+
+def init_signature() -> inspect.Signature:
+    "`Chat.__init__`'s signature: lisette's positional order, then every other option by keyword."
+    return _signature(INIT_POSITIONAL, _field_default, typed=True)
+
+
+def call_signature() -> inspect.Signature:
+    "`Chat.__call__`'s signature: msg and prefill, then every option by keyword (None: as the Chat has it)."
+    return _signature(CALL_POSITIONAL, lambda n: None, typed=False)
+
+
+def options_doc(summary: str, sig: inspect.Signature) -> str:
+    "A docstring: `summary`, then one line per parameter of `sig` with its docments comment."
+    docs = _docs()
+    lines = [f'- {p.name}: {docs.get(p.name, "")}' for p in sig.parameters.values() if p.name != 'self']
+    return summary + '\n\nParameters:\n' + '\n'.join(lines)
