@@ -108,25 +108,45 @@ def unpatch_litellm() -> bool:
     return True
 
 
+# Workaround for abandoned streams, all LiteLLM versions lexi supports (checked up to 1.110):
+# LiteLLM's Anthropic stream iterator does not own its HTTP response (BerriAI/litellm#38082, open), and
+# closing the line generators it reads does not close the httpx response either (httpx closes it only
+# after the body was read to the end). So lexi finds the httpx responses behind a stream (attributes,
+# then the locals of its suspended generators) before LiteLLM's own close, and closes them itself.
+_STREAM_ATTRS = ('completion_stream', 'response', 'http_response', 'streaming_response', '_iterator', 'iterator')
+
+
+def _http_responses(obj, depth: int = 0, seen=None) -> list:
+    "The httpx responses an unfinished stream `obj` is reading from (searched a few levels deep)."
+    import sys
+    httpx, seen = sys.modules.get('httpx'), set() if seen is None else seen
+    if obj is None or httpx is None or id(obj) in seen or depth > 6: return []
+    seen.add(id(obj))
+    if isinstance(obj, httpx.Response): return [obj]
+    frame = getattr(obj, 'gi_frame', None) or getattr(obj, 'ag_frame', None)
+    kids = list(frame.f_locals.values()) if frame is not None else []
+    kids += [getattr(obj, a, None) for a in _STREAM_ATTRS if not isinstance(obj, (str, bytes, dict, list))]
+    return [r for k in kids for r in _http_responses(k, depth + 1, seen)]
+
+
 def close_stream(stream) -> None:
     """Release the HTTP response behind an unfinished sync LiteLLM stream (so a provider stops
-    generating tokens nobody reads). Workaround: LiteLLM 1.106's sync CustomStreamWrapper has no
-    close() (its async twin has aclose()), so this closes the provider stream it wraps
-    (`completion_stream`: an OpenAI SDK Stream, or LiteLLM's iterator with its response/lines generator).
-    Best effort: anything that cannot be closed is left to the garbage collector."""
-    inner = getattr(stream, 'completion_stream', None)
-    for obj in (inner, getattr(inner, 'response', None), getattr(inner, 'streaming_response', None)):
-        close = getattr(obj, 'close', None)
+    generating tokens nobody reads); see the workaround note above. Best effort: what cannot be
+    closed is left to the garbage collector."""
+    found = _http_responses(stream)
+    closers = [getattr(stream, 'close', None), getattr(getattr(stream, 'completion_stream', None), 'close', None)]
+    for close in closers + [r.close for r in found]:
         if callable(close):
             try: close()
             except Exception: pass  # e.g. a generator that is already running or closed
 
 
 async def aclose_stream(stream) -> None:
-    "Release the HTTP response behind an unfinished async LiteLLM stream (CustomStreamWrapper.aclose)."
+    "Release the HTTP response behind an unfinished async LiteLLM stream (CustomStreamWrapper.aclose, then the above)."
+    found = _http_responses(stream)
     aclose = getattr(stream, 'aclose', None)
-    if callable(aclose):
-        try: await aclose()
+    for close in ([aclose] if callable(aclose) else []) + [r.aclose for r in found]:
+        try: await close()
         except Exception: pass
 
 

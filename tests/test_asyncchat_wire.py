@@ -132,3 +132,31 @@ async def test_chat_and_asyncchat_parity(standin, provider, name):
         # differs between LiteLLM's sync and async HTTP clients)
         results.append(([r.body for r in standin.requests], strip(chat.hist), kinds, chat.use.output, chat.use.calls))
     assert results[0] == results[1]
+
+
+@pytest.mark.parametrize('provider', PROVIDERS)
+async def test_async_next_call_closes_an_abandoned_stream_http_response(standin, provider):
+    from test_chat_wire import LONG, _wait_until
+    standin.queue(Reply(text=LONG, event_delay=0.005), Reply(text='b'))
+    chat = mk_chat(standin, provider, AsyncChat)
+    s1 = chat('a', stream=True)
+    seen = ''
+    for _ in range(3): seen += (await s1.__anext__()).choices[0].delta.content or ''
+    assert text_of(await chat('b')) == 'b'
+    assert _wait_until(lambda: standin.requests[0].client_closed)
+    assert [m['role'] for m in chat.hist] == ['user', 'assistant', 'user', 'assistant'] and chat.hist[1]['content'] == seen
+    with pytest.raises(UsageError, match='superseded'): await s1.__anext__()
+
+
+@pytest.mark.parametrize('provider', PROVIDERS)
+async def test_async_stream_superseded_before_it_was_read_raises(standin, provider):
+    standin.queue(Reply(text='second'))
+    chat = mk_chat(standin, provider, AsyncChat)
+    s1 = chat('a', stream=True)
+    s2 = chat('b', stream=True)
+    with pytest.raises(UsageError, match='superseded'):
+        async for _ in s1: pass
+    items = [o async for o in s2]          # `async for` works on the call itself, no separate await
+    assert final(items).choices[0].message.content == 'second' and s2.value is final(items)
+    assert len(standin.requests) == 1
+    assert (await chat('c', stream=True)) is not None  # awaiting a stream gives the stream (lisette's spelling)

@@ -324,3 +324,53 @@ def test_abandoned_stream_releases_its_http_response(standin, provider):
     assert not response.is_closed
     it.close()
     assert response.is_closed
+
+
+def _wait_until(cond, timeout=5.0):
+    import time
+    end = time.monotonic() + timeout
+    while not cond() and time.monotonic() < end: time.sleep(0.01)
+    return cond()
+
+
+LONG = ' '.join(f'w{i}' for i in range(400))
+
+
+@pytest.mark.parametrize('provider', PROVIDERS)
+def test_the_next_call_closes_an_abandoned_stream_http_response(standin, provider):
+    from lexi import UsageError
+    standin.queue(Reply(text=LONG, event_delay=0.005), Reply(text='b'))
+    chat = mk_chat(standin, provider)
+    g1 = chat('a', stream=True)
+    seen = ''.join(next(g1).choices[0].delta.content or '' for _ in range(3))
+    assert not standin.requests[0].client_closed
+    assert text_of(chat('b')) == 'b'
+    assert _wait_until(lambda: standin.requests[0].client_closed)   # the provider stops sending: nobody reads it
+    assert [m['role'] for m in chat.hist] == ['user', 'assistant', 'user', 'assistant']
+    assert chat.hist[1]['content'] == seen
+    with pytest.raises(UsageError, match='superseded'): next(g1)
+
+
+@pytest.mark.parametrize('provider', PROVIDERS)
+def test_a_stream_superseded_before_it_was_read_raises_when_read(standin, provider):
+    from lexi import UsageError
+    standin.queue(Reply(text='second'))
+    chat = mk_chat(standin, provider)
+    g1 = chat('a', stream=True)
+    g2 = chat('b', stream=True)
+    with pytest.raises(UsageError, match='superseded'): next(g1)
+    with pytest.raises(UsageError, match='superseded'): list(g1)
+    assert g2.value is None and ''.join(o.choices[0].delta.content or '' for o in g2 if isinstance(o, ModelResponseStream)) == 'second'
+    assert g2.value.choices[0].message.content == 'second'
+    assert len(standin.requests) == 1 and [m['content'] for m in chat.hist][0] == 'b'
+
+
+@pytest.mark.parametrize('provider', PROVIDERS)
+def test_a_stream_abandoned_after_a_tool_call_records_it_not_run(standin, provider):
+    standin.queue(Reply(text='Adding.', tool_calls=[ToolCall('simple_add', {'a': 1, 'b': 2})]), Reply(text='fine'))
+    chat = mk_chat(standin, provider, tools=[simple_add])
+    for o in chat('add', stream=True, max_steps=5):
+        if isinstance(o, ModelResponse): break
+    assert text_of(chat('other')) == 'fine'
+    tool = [m for m in chat.hist if isinstance(m, dict) and m.get('role') == 'tool']
+    assert len(tool) == 1 and tool[0]['content'].startswith('Not run')

@@ -12,7 +12,8 @@ wire formats LiteLLM talks to: OpenAI chat completions (plus /embeddings and /mo
 Messages, and Gemini generateContent / streamGenerateContent. You queue provider-neutral scripts;
 each request takes the next one and gets it rendered in its provider's exact JSON or
 server-sent-event format, so LiteLLM's own request building and response parsing run for real.
-Every request is recorded (credentials redacted), so a test can check what was sent.
+Every request is recorded (credentials redacted), so a test can check what was sent; `Request.client_closed`
+tells that the client hung up before the whole answer was sent (a stream it abandoned and closed).
 
     import litellm
     from lexi.testing import StandIn, Reply, ToolCall, Fault

@@ -169,6 +169,7 @@ class Request:
     stream: bool                  # True if the request asked for a stream
     model: str | None = None      # requested model (body 'model', or the Gemini path's model)
     error: str | None = None      # the stand-in's own error (nothing scripted, ...) or the provider rule broken
+    client_closed: bool = False   # the client hung up before the whole answer was sent (an abandoned stream)
     size: int = field(default=0, repr=False)   # body length in bytes
 
     def __repr__(self):

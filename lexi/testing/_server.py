@@ -203,7 +203,8 @@ class _Handler(BaseHTTPRequestHandler):
         except Exception as e:   # a stand-in bug or a bad script: answer, and make the test see it
             answer = _own_error(owner, req, 500, f'lexi.testing: could not answer {_describe(req)}: {e!r}')
         try: self._send(answer)
-        except (BrokenPipeError, ConnectionResetError, OSError): self.close_connection = True
+        except (BrokenPipeError, ConnectionResetError, OSError):
+            req.client_closed = self.close_connection = True
 
     def _send(self, a: Answer):
         if a.delay: time.sleep(a.delay)
