@@ -25,11 +25,19 @@ _CKPT_UPLOADS = {'gemini', 'vertex_ai', 'vertex_ai_beta'}
 _DROPS_AUDIO = {'anthropic'}
 
 
+def _placeholder(info: dict) -> bool:
+    """An entry that says nothing about the model: a litellm.Router registers each deployment it does not
+    know with a zero price and no limits or flags."""
+    described = ('mode', 'max_input_tokens', 'max_tokens', 'max_output_tokens')
+    return not any(info.get(k) for k in described) and not any(v for k, v in info.items() if k.startswith('supports_'))
+
+
 @lru_cache(maxsize=256)
 def model_info(model: str) -> dict:
-    "LiteLLM's model-map entry for `model`, or {} when LiteLLM does not know it."
-    try: return dict(lm().get_model_info(model))
+    "LiteLLM's model-map entry for `model`, or {} when LiteLLM does not know it (or only as a placeholder)."
+    try: info = dict(lm().get_model_info(model))
     except Exception: return {}
+    return {} if _placeholder(info) else info
 
 
 @lru_cache(maxsize=256)

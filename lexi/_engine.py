@@ -139,11 +139,12 @@ def _steps(s: Settings, new: list, log: Log, ckpts: bool):
         send = Send(build_request(s, log.hist + pending, prefill=prefill, final=final, ckpts=ckpts),
                     stream=s.stream, postproc=cite_footnote if s.stream else None)
         if s.stream and prefill: yield Show([stream_chunk(prefill)])
-        try: resp = yield send
+        try:
+            resp = yield send
+            reply = _reply(resp, prefill)
         except BaseException as e:
             _interrupted(e, send, pending, prefill, log, n)
             raise
-        reply = _reply(resp, prefill)
         log.record(pending + [reply], resp, s.model)
         pending, calls = [], local_calls(get(reply, 'tool_calls'))
         try:

@@ -160,8 +160,12 @@ def version() -> tuple[int, ...]:
 
 @lru_cache(maxsize=1)
 def completion_params() -> frozenset:
-    "The keyword names `litellm.completion` declares (model, messages, temperature, top_p, tools, ...)."
-    return frozenset(inspect.signature(lm().completion).parameters) - {'kwargs'}
+    """Every keyword LiteLLM takes in a completion call: those `litellm.completion` declares (temperature,
+    top_p, parallel_tool_calls, ...) and the LiteLLM-level ones it reads from **kwargs (caching,
+    num_retries, metadata, ...: `litellm.types.utils.all_litellm_params`)."""
+    declared = set(inspect.signature(lm().completion).parameters) - {'kwargs'}
+    extra = getattr(importlib.import_module('litellm.types.utils'), 'all_litellm_params', ())
+    return frozenset(declared | set(extra))
 
 
 def hidden_params(resp) -> dict:

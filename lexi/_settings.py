@@ -191,7 +191,7 @@ def _check_near_misses(extra: Mapping):
     "UsageError for a keyword that looks like a misspelt lexi option (and is not one LiteLLM takes)."
     names = sorted(_OPTIONS) + list(_OTHER_NAMES)
     for k in extra:
-        close = difflib.get_close_matches(k, names, n=1, cutoff=0.8)
+        close = difflib.get_close_matches(k, names, n=1, cutoff=0.75)
         if close and k not in _litellm_params():
             raise UsageError(f'{k}= is not a lexi option: did you mean {close[0]}=? (Keywords lexi does not know, '
                              'such as top_k or max_tokens, go to LiteLLM as they are.)')
