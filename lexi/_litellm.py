@@ -16,7 +16,7 @@ from functools import lru_cache
 
 __all__ = ['lm', 'lm_types', 'close_stream', 'aclose_stream', 'patch_litellm', 'unpatch_litellm', 'FIXED_ID', 'FIXED_CREATED',
            'completion_params', 'hidden_params', 'answered_model', 'is_router', 'router_models', 'sendable',
-           'set_fields', 'assistant_message', 'stream_chunk', 'version']
+           'set_fields', 'assistant_message', 'stream_chunk', 'version', 'litellm_error_kind']
 
 FIXED_ID = 'chatcmpl-xxx'      # the `id` of every response while patched
 FIXED_CREATED = 1000000000     # the `created` timestamp of every response while patched
@@ -234,3 +234,22 @@ def stream_chunk(text: str):
     "A stream chunk carrying `text` from the assistant (lexi streams a prefill first as one)."
     t = lm_types()
     return t.ModelResponseStream(choices=[t.StreamingChoices(delta=t.Delta(content=text, role='assistant'))])
+
+
+# LiteLLM's exception classes that decide a retry whatever their status: a request that can never work
+# (ContextWindowExceededError is a 400 BadRequestError, as is a 409 conflict, which may), and failures with
+# no HTTP status at all (timeouts, dropped connections, a stream cut mid-way).
+_FINAL_ERRORS = ('ContextWindowExceededError', 'ContentPolicyViolationError', 'UnsupportedParamsError',
+                 'BudgetExceededError')
+_TRANSIENT_ERRORS = ('Timeout', 'APIConnectionError', 'MidStreamFallbackError', 'RateLimitError')
+
+
+def litellm_error_kind(exc) -> str | None:
+    "'final' or 'transient' for the LiteLLM exception classes above; None for anything else."
+    import sys
+    mod = sys.modules.get('litellm.exceptions')
+    if mod is None: return None
+    for names, kind in ((_FINAL_ERRORS, 'final'), (_TRANSIENT_ERRORS, 'transient')):
+        classes = tuple(c for n in names if isinstance(c := getattr(mod, n, None), type))
+        if isinstance(exc, classes): return kind
+    return None

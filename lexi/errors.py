@@ -10,14 +10,9 @@ from __future__ import annotations
 __all__ = ['LexiError', 'UsageError', 'ToolError', 'UnknownToolError', 'ToolArgumentsError',
            'ToolExecutionError', 'is_retryable']
 
-# HTTP statuses for which the same request may succeed later.
-RETRYABLE_STATUS = frozenset({408, 409, 425, 429, 500, 502, 503, 504, 529})
-# LiteLLM exception class names that mean "try again later", whatever the status says.
-_RETRYABLE_NAMES = frozenset({'RateLimitError', 'APIConnectionError', 'Timeout', 'InternalServerError',
-                              'ServiceUnavailableError', 'BadGatewayError', 'APITimeoutError'})
-_FINAL_NAMES = frozenset({'AuthenticationError', 'PermissionDeniedError', 'BadRequestError', 'NotFoundError',
-                          'ContextWindowExceededError', 'ContentPolicyViolationError', 'UnprocessableEntityError',
-                          'UnsupportedParamsError', 'InvalidRequestError'})
+# HTTP statuses below 500 for which the same request may succeed later: timeout, conflict, too early, rate
+# limit. Every 5xx (Anthropic's 529 "overloaded" included) is retryable too; other 4xx say the request is wrong.
+RETRYABLE_STATUS = frozenset({408, 409, 425, 429})
 
 
 class LexiError(Exception):
@@ -47,11 +42,27 @@ class ToolExecutionError(ToolError):
     "The tool itself raised; the original exception is `__cause__`."
 
 
-def is_retryable(exc: BaseException) -> bool:
-    "True if `exc` is a transient provider or network failure worth retrying (rate limit, timeout, 5xx)."
-    for cls in type(exc).__mro__:
-        if cls.__name__ in _FINAL_NAMES: return False
-        if cls.__name__ in _RETRYABLE_NAMES: return True
+def _status(exc) -> int | None:
     status = getattr(exc, 'status_code', None) or getattr(getattr(exc, 'response', None), 'status_code', None)
-    if isinstance(status, int): return status in RETRYABLE_STATUS
-    return isinstance(exc, (TimeoutError, ConnectionError))
+    return status if isinstance(status, int) else None
+
+
+def is_retryable(exc: BaseException  # an exception a chat call (or LiteLLM) raised
+                 ) -> bool:
+    """True if `exc` is a transient provider or network failure worth retrying: a rate limit (429),
+    timeout (408 and client-side timeouts), conflict (409), server error (5xx, overloaded) or a dropped
+    connection. False for errors in the request itself (400, 401, 403, 404, 422, context window
+    exceeded, content policy, unsupported parameters) and for anything that is not a provider error."""
+    from ._litellm import litellm_error_kind
+    kind = litellm_error_kind(exc)
+    if kind == 'final': return False
+    status = _status(exc)
+    if status is not None: return status in RETRYABLE_STATUS or status >= 500
+    return kind == 'transient' or isinstance(exc, (TimeoutError, ConnectionError)) or _network_error(exc)
+
+
+def _network_error(exc) -> bool:
+    "httpx's timeouts and transport errors (what the HTTP clients under LiteLLM raise), when httpx is loaded."
+    import sys
+    httpx = sys.modules.get('httpx')
+    return httpx is not None and isinstance(exc, (httpx.TimeoutException, httpx.TransportError))

@@ -1,0 +1,58 @@
+"""is_retryable: LiteLLM's exception classes and HTTP statuses, both sides, raised for real through the stand-in."""
+import httpx
+import litellm
+import pytest
+
+from lexi import Chat, UsageError, is_retryable
+from lexi.testing import Fault
+
+MODELS = {'openai': 'openai/gpt-4.1', 'anthropic': 'anthropic/claude-sonnet-4-5', 'gemini': 'gemini/gemini-2.5-flash'}
+
+
+def raised(standin, provider, fault):
+    standin.queue(fault)
+    with pytest.raises(Exception) as ei:
+        Chat(MODELS[provider], max_retries=0, **standin.kwargs(provider))('hi')
+    return ei.value
+
+
+@pytest.mark.parametrize('provider', list(MODELS))
+@pytest.mark.parametrize('status', [408, 409, 429, 500, 502, 503, 504, 529])
+def test_transient_statuses_are_retryable(standin, provider, status):
+    assert is_retryable(raised(standin, provider, Fault(status)))
+
+
+@pytest.mark.parametrize('provider', list(MODELS))
+@pytest.mark.parametrize('status', [400, 401, 403, 404, 422])
+def test_request_errors_are_not_retryable(standin, provider, status):
+    exc = raised(standin, provider, Fault(status))
+    assert getattr(exc, 'status_code', None) == status and not is_retryable(exc)
+
+
+@pytest.mark.parametrize('provider', ['openai', 'anthropic'])
+def test_a_context_window_error_is_not_retryable(standin, provider):
+    msg = ("This model's maximum context length is 128000 tokens. However, your messages resulted in 200000 tokens."
+           if provider == 'openai' else 'prompt is too long: 210000 tokens > 200000 maximum')
+    exc = raised(standin, provider, Fault(400, message=msg))
+    assert isinstance(exc, litellm.ContextWindowExceededError) and not is_retryable(exc)
+
+
+def test_a_timeout_and_a_dropped_connection_are_retryable(standin):
+    from lexi.testing import Reply
+    standin.queue(Reply(text='late', delay=1.0))
+    with pytest.raises(litellm.Timeout) as ei:
+        Chat(MODELS['openai'], timeout=0.2, max_retries=0, **standin.kwargs('openai'))('hi')
+    assert is_retryable(ei.value)
+    standin.queue(Reply(text='x', cut_after=0))
+    with pytest.raises((litellm.APIConnectionError, litellm.InternalServerError)) as ei:  # LiteLLM's name for it varies
+        Chat(MODELS['anthropic'], **standin.kwargs('anthropic'))('hi')
+    assert is_retryable(ei.value)
+
+
+def test_errors_that_are_not_from_a_provider():
+    req = httpx.Request('POST', 'http://127.0.0.1/x')
+    assert is_retryable(TimeoutError()) and is_retryable(ConnectionResetError())
+    assert is_retryable(httpx.ReadTimeout('slow', request=req)) and is_retryable(httpx.ConnectError('down', request=req))
+    assert not is_retryable(UsageError('bad input')) and not is_retryable(ValueError('x')) and not is_retryable(KeyError('k'))
+    status = lambda code: type('E', (Exception,), {'status_code': code})()
+    assert is_retryable(status(503)) and is_retryable(status(429)) and not is_retryable(status(400))
