@@ -374,3 +374,37 @@ def test_a_stream_abandoned_after_a_tool_call_records_it_not_run(standin, provid
     assert text_of(chat('other')) == 'fine'
     tool = [m for m in chat.hist if isinstance(m, dict) and m.get('role') == 'tool']
     assert len(tool) == 1 and tool[0]['content'].startswith('Not run')
+
+
+def _cache_share(requests, uses):
+    "Cache reads as a share of the ceiling: what each request shares with the one before it."
+    from lexi.testing._cache import shared_prefix
+    ceiling = sum(shared_prefix(a.body, b.body) for a, b in zip(requests, requests[1:]))
+    return sum(u.cached for u in uses) / ceiling
+
+
+@pytest.mark.parametrize('ttl', [None, '1h'])
+def test_a_20_step_cached_tool_loop_reads_nearly_all_it_could_from_the_cache(ttl):
+    from lexi.testing import StandIn
+    from lexi import Use
+    with StandIn(prompt_cache=True) as srv:
+        n = 20
+        srv.queue(*[Reply(text=f'Step {i}: adding.', tool_calls=[ToolCall('simple_add', {'a': i, 'b': 1})]) for i in range(n - 1)],
+                  Reply(text='done'))
+        uses = []
+        chat = Chat(MODELS['anthropic'][0], sp='You add numbers. ' * 50, tools=[simple_add], cache=True, ttl=ttl,
+                    **srv.kwargs('anthropic'))
+        for o in chat('Count up with the tool. ' * 40, max_steps=n + 1, return_all=True):
+            if isinstance(o, ModelResponse): uses.append(Use.of(o))
+        assert len(srv.requests) == n and not srv.violations
+        assert _cache_share(srv.requests, uses) >= 0.995
+        assert chat.use.cached == sum(u.cached for u in uses) and chat.use.cache_write > 0
+
+
+def test_without_cache_nothing_is_read_from_the_cache():
+    from lexi.testing import StandIn
+    with StandIn(prompt_cache=True) as srv:
+        srv.queue(Reply(tool_calls=[ToolCall('simple_add', {'a': 1, 'b': 1})]), Reply(text='2'))
+        chat = Chat(MODELS['anthropic'][0], sp='You add. ' * 100, tools=[simple_add], **srv.kwargs('anthropic'))
+        chat('add', max_steps=3)
+        assert chat.use.cached == 0 and chat.use.cache_write == 0

@@ -585,3 +585,44 @@ def test_fixture_fails_a_test_that_sent_an_invalid_history(pytester):
     result.stdout.fnmatch_lines(['*1 request(s) to the lexi.testing stand-in broke a provider rule*',
                                  "*POST /v1/chat/completions (openai): messages.*: Invalid parameter: messages with role "
                                  "'tool' must be a response to a preceeding message with 'tool_calls'.*"])
+
+
+# ---------------------------------------------------------------- the simulated prompt cache
+
+def _body(n_blocks, marks=(), extra=''):
+    "An Anthropic body with one user message of `n_blocks` text blocks, marked at `marks`."
+    content = [{'type': 'text', 'text': f'block {i} ' * 20 + (extra if i == n_blocks - 1 else '')} for i in range(n_blocks)]
+    for i in marks: content[i]['cache_control'] = {'type': 'ephemeral'}
+    return {'model': 'claude-sonnet-4-5', 'messages': [{'role': 'user', 'content': content}]}
+
+
+def test_prompt_cache_reads_the_prefix_an_earlier_mark_wrote_within_20_blocks():
+    from lexi.testing._cache import PromptCache, shared_prefix
+    cache = PromptCache()
+    first = cache.use(_body(10, marks=[9]))
+    assert first.read == 0 and first.written == first.total
+    near = _body(29, marks=[28])                       # 19 blocks after the mark: found by the look-back
+    assert cache.use(near).read == shared_prefix(_body(10), near) == first.total
+    far = PromptCache(); far.use(_body(10, marks=[9]))
+    assert far.use(_body(40, marks=[39])).read == 0    # 30 blocks after it: out of reach
+    exact = PromptCache(); exact.use(_body(10, marks=[9]))
+    assert exact.use(_body(40, marks=[9, 39])).read == first.total   # a mark at the old end reads it exactly
+
+
+def test_prompt_cache_ignores_marks_when_comparing_content_and_needs_a_mark():
+    from lexi.testing._cache import PromptCache
+    cache = PromptCache()
+    cache.use(_body(5, marks=[4]))
+    assert cache.use(_body(5)).read == 0                # no mark in the request: no cache use at all
+    assert cache.use(_body(5, marks=[2, 4])).read > 0   # same blocks, other marks: still the same prefix
+
+
+def test_standin_reports_simulated_cache_use_for_anthropic(standin):
+    import litellm
+    standin.prompt_cache = __import__('lexi.testing', fromlist=['PromptCache']).PromptCache()
+    msgs = [{'role': 'user', 'content': [{'type': 'text', 'text': 'long context ' * 300, 'cache_control': {'type': 'ephemeral'}}]}]
+    standin.queue('one', 'two')
+    r1 = litellm.completion('anthropic/claude-sonnet-4-5', msgs, **standin.kwargs('anthropic'))
+    r2 = litellm.completion('anthropic/claude-sonnet-4-5', msgs, **standin.kwargs('anthropic'))
+    assert r1.usage.cache_creation_input_tokens > 900 and r1.usage.cache_read_input_tokens == 0
+    assert r2.usage.cache_read_input_tokens == r1.usage.cache_creation_input_tokens and r2.usage.cache_creation_input_tokens == 0

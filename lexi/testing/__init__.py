@@ -78,6 +78,11 @@ read, after the chunks before the cut. On a non-stream request `cut_after` drops
 without an answer. N counts events: OpenAI chunks (the first carries only the role), Anthropic
 events (message_start, content_block_start, ping, deltas, ...), Gemini chunks.
 
+Prompt cache (`StandIn(prompt_cache=True)`): Anthropic replies then report cache reads and writes as
+Anthropic's documented rule gives them for the request's cache_control marks (see lexi/testing/_cache.py:
+the longest cached prefix ending at a mark, or up to 20 blocks before one, is read; up to the last mark is
+written), unless the Reply's usage sets input or cache counts itself.
+
 Usage (`Reply(usage=dict(...))`) is provider-neutral: `input` is every prompt token (cached ones
 included, as LiteLLM's `prompt_tokens` reports), `output` every completion token (reasoning
 included); `cache_read`, `cache_write` and `reasoning` are parts of those. On the wire:
@@ -107,6 +112,7 @@ from typing import Any, Iterable
 from ._script import Citation, Cited, Embeddings, Fault, Ids, Raw, Reply, Request, ToolCall
 from ._server import Server
 from ._scripted import Scripted, model_response, response_chunks
+from ._cache import PromptCache
 from ..errors import UsageError
 
 __all__ = ['StandIn', 'Reply', 'ToolCall', 'Cited', 'Citation', 'Embeddings', 'Fault', 'Request',
@@ -131,8 +137,10 @@ class StandIn:
     def __init__(self,
                  models: Iterable[str] | None = None,  # model ids GET /models lists (default DEFAULT_MODELS)
                  seed: int | None = 0,                 # seed for generated ids (None: different every run)
-                 strict: bool = True):                 # refuse requests the real provider would refuse (400)
+                 strict: bool = True,                  # refuse requests the real provider would refuse (400)
+                 prompt_cache: bool = False):          # simulate Anthropic's prompt cache in reported usage
         self.models: list[str] = list(DEFAULT_MODELS if models is None else models)
+        self.prompt_cache = PromptCache() if prompt_cache else None
         self.strict = strict
         self.requests: list[Request] = []
         self.unscripted: list[Request] = []
@@ -192,8 +200,9 @@ class StandIn:
         with self._lock: return list(self._items)
 
     def reset(self) -> None:
-        "Forget queued items, recorded requests, unscripted requests and rule violations."
+        "Forget queued items, recorded requests, unscripted requests, rule violations and the simulated prompt cache."
         with self._lock:
+            if self.prompt_cache is not None: self.prompt_cache = PromptCache()
             self._items.clear()
             self.requests.clear()
             self.unscripted.clear()

@@ -8,6 +8,7 @@ a chat request that breaks a provider rule (`_rules`) gets that provider's 400 a
 recorded through `owner._violate(req)`, before any scripted item is taken.
 """
 from __future__ import annotations
+import dataclasses
 import json
 import re
 import socket
@@ -98,9 +99,18 @@ def _fault(owner, req: Request, f: Fault) -> Answer:
     return _error(owner, req, f.status, msg, headers, f.delay)
 
 
+def _tokens(owner, req: Request, r: Reply):
+    "The reply's token counts; with the prompt-cache simulation on, Anthropic's cache reads and writes from it."
+    t = resolve_tokens(r, req.size)
+    cache = owner.prompt_cache if req.provider == 'anthropic' and isinstance(req.body, dict) else None
+    if cache is None or set(r.usage or ()) & {'input', 'cache_read', 'cache_write'}: return t
+    use = cache.use(req.body)
+    return dataclasses.replace(t, input=max(use.total, use.read + use.written, 1), cache_read=use.read, cache_write=use.written)
+
+
 def _reply(owner, req: Request, r: Reply) -> Answer:
     mod = RENDERERS[req.provider]
-    turn = Turn(r, req, r.model or req.model or 'standin-model', resolve_tokens(r, req.size), owner.ids)
+    turn = Turn(r, req, r.model or req.model or 'standin-model', _tokens(owner, req, r), owner.ids)
     if not req.stream:
         return Answer(200, [('Content-Type', 'application/json')], json.dumps(mod.reply_json(turn)).encode(),
                       delay=r.delay, cut_after=r.cut_after)
