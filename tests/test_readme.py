@@ -1,9 +1,9 @@
 """The README's offline-testing example runs as written."""
-import re
+import re, textwrap
 from pathlib import Path
 
 README = (Path(__file__).parent.parent / 'README.md').read_text()
-BLOCKS = re.findall(r'```python\n(.*?)```', README, re.S)
+BLOCKS = [textwrap.dedent(b) for b in re.findall(r'```python\n(.*?)```', README, re.S)]
 
 
 def test_readme_quickstart_has_exactly_two_commands():
@@ -20,3 +20,8 @@ def test_readme_offline_testing_example_passes():
     exec(chat_block.split('chat = Chat(')[0], ns)  # the imports and the tool; the rest needs a real model
     exec(test_block, ns)
     ns['test_my_agent']()
+
+
+def test_readme_function_backend_example_runs():
+    block = next(b for b in BLOCKS if 'Scripted(' in b)
+    exec(block, {})
