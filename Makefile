@@ -4,8 +4,10 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
-# LiteLLM otherwise downloads its price table at import time.
+# LiteLLM otherwise downloads its price table at import time, and a table of Anthropic beta headers at
+# the first request that needs one.
 export LITELLM_LOCAL_MODEL_COST_MAP := True
+export LITELLM_LOCAL_ANTHROPIC_BETA_HEADERS := True
 
 .PHONY: demo test bench setup clean
 

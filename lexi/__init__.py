@@ -5,7 +5,8 @@ Importing lexi is cheap: LiteLLM itself is imported the first time a function ne
 """
 __version__ = '0.1.0'
 
-from .errors import LexiError, UsageError, ToolError, UnknownToolError, ToolArgumentsError, ToolExecutionError, is_retryable
+from .errors import (LexiError, UsageError, ToolError, UnknownToolError, ToolArgumentsError, ToolExecutionError,
+                     StructuredOutputError, is_retryable)
 from .msgs import mk_msg, mk_msgs, remove_cache_ckpts, add_cache_ckpt, count_cache_ckpts, limit_cache_ckpts
 from .tools import (lite_mk_func, ToolResponse, mk_ns, call_tool, acall_tool, random_tool_id, mk_tc, mk_tc_req,
                     mk_tc_result, mk_tc_results)
@@ -16,11 +17,12 @@ from .display import render_response, register_notebook_display, display_stream,
 from .usage import Use
 from .chat import Chat, AsyncChat, Results, FINAL_PROMPT, ChatStream, AsyncChatStream
 from ._settings import Settings
+from .templates import Template, render
 from ._litellm import patch_litellm, unpatch_litellm
 
 __all__ = ['__version__',
            'LexiError', 'UsageError', 'ToolError', 'UnknownToolError', 'ToolArgumentsError', 'ToolExecutionError',
-           'is_retryable',
+           'StructuredOutputError', 'is_retryable', 'Template', 'render',
            'mk_msg', 'mk_msgs', 'remove_cache_ckpts', 'add_cache_ckpt', 'count_cache_ckpts', 'limit_cache_ckpts',
            'lite_mk_func', 'ToolResponse', 'mk_ns', 'call_tool', 'acall_tool', 'random_tool_id', 'mk_tc', 'mk_tc_req',
            'mk_tc_result', 'mk_tc_results',

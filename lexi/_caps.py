@@ -11,7 +11,7 @@ from typing import Callable, Iterable
 
 from ._litellm import lm
 
-__all__ = ['model_info', 'provider', 'has_search', 'has_reasoning', 'takes_audio', 'uses_cache_ckpts',
+__all__ = ['model_info', 'provider', 'has_search', 'has_reasoning', 'takes_audio', 'takes_schema', 'uses_cache_ckpts',
            'lacking', 'wants_ckpts']
 
 # Providers whose prompt cache needs explicit checkpoints (cache_control) in the request.
@@ -55,6 +55,12 @@ def has_search(model: str) -> bool | None:
 def has_reasoning(model: str) -> bool | None:
     i = model_info(model)
     return bool(i.get('supports_reasoning')) if i else None
+
+
+def takes_schema(model: str) -> bool | None:
+    "Whether LiteLLM sends `response_format` with a JSON schema to this model in a way it honours."
+    i = model_info(model)
+    return bool(i.get('supports_response_schema')) if i else None
 
 
 def takes_audio(model: str) -> bool | None:

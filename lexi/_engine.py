@@ -3,14 +3,15 @@
 `turn(settings, msg, log)` checks the call (a UsageError before anything is sent) and returns a
 generator that does no I/O. It yields steps, each saying completely what its driver is to do:
 
-- `Send(request, stream, postproc)`: call the backend with the keyword arguments `request`; when
-  `stream`, hand each chunk (after `postproc`) to the caller as it arrives, keeping it in
-  `received`; send back the complete ModelResponse.
+- `Send(request, stream, postproc, view)`: call the backend with the keyword arguments `request`;
+  when `stream`, hand each chunk (after `postproc`, and through `view` when set: a structured call
+  shows partial instances instead of chunks) to the caller as it arrives, keeping it in `received`;
+  send back the complete ModelResponse.
 - `RunTools(calls, ns, parallel)`: run these tool calls, looking tools up only in `ns`
   (concurrently when `parallel`); send back one tool message per call, in order.
 - `Show(items)`: hand these items to the caller, in order.
 
-The generator returns the call's last ModelResponse. Everything is recorded into the `Log` it is
+The generator returns the call's last ModelResponse (with `output_type`: the validated instance). Everything is recorded into the `Log` it is
 handed (history, usage, last response) before the caller sees it. When the driver's I/O fails, it
 throws the exception in: the engine leaves `log.hist` valid to send, notes on the exception what it
 kept, and re-raises. New behaviour (waiting before a retry, continuing a truncated reply, re-asking
@@ -28,7 +29,8 @@ from ._request import build_request
 from ._settings import Settings
 from ._util import get
 from .cite import cite_footnote
-from .errors import UsageError
+from .errors import StructuredOutputError, UsageError
+from .structured import Output
 from .msgs import media_kinds, mk_msg
 from .tools import local_calls, mk_tc_result
 from .usage import Use
@@ -42,6 +44,7 @@ class Send:
     request: dict                        # keyword arguments of litellm.completion
     stream: bool = False                 # pass the reply's chunks to the caller as they arrive
     postproc: Callable | None = None     # applied to each chunk (in place) before the caller sees it
+    view: Callable | None = None         # chunk -> the items the caller sees for it (None: the chunk itself)
     received: list = field(default_factory=list)  # the chunks the caller was given so far (the driver keeps it)
 
 
@@ -88,12 +91,20 @@ def _check(s: Settings, reach: list, msgs: list):
                          '(for example gemini/gemini-2.5-flash), or send a transcript as text.')
 
 
+def _output(s: Settings, reach: list):
+    "How a call with output_type asks for it (see lexi/structured.py); None without output_type."
+    if s.output_type is None: return None
+    if s.prefill: raise UsageError('prefill= cannot be combined with output_type= (the answer must be JSON); drop one.')
+    tool_mode = bool(s.tools) or bool(_caps.lacking(reach, _caps.takes_schema)) or any(_caps.takes_schema(m) is None for m in reach)
+    return Output(s.output_type, tool_mode=tool_mode, user_tools=bool(s.tools))
+
+
 def turn(s: Settings, msg, log: Log):
     "Check one call and return its engine (a generator, not yet started); see the module docstring."
     reach = reachable_models(s.backend, s.model)
     new = [] if msg is None else [mk_msg(msg)]
     _check(s, reach, log.hist + new)
-    return _steps(s, new, log, s.cache and _caps.wants_ckpts(reach))
+    return _steps(s, new, log, s.cache and _caps.wants_ckpts(reach), _output(s, reach))
 
 
 def _note(exc: BaseException, text: str):
@@ -130,14 +141,22 @@ def _interrupted(e: BaseException, send: Send, pending: list, prefill, log: Log,
                 f'lexi: chat.hist keeps the {step - 1} completed step(s) of this call.')
 
 
-def _steps(s: Settings, new: list, log: Log, ckpts: bool):
-    pending = list(new)
+def _failed(out: Output, c, tries: int, log: Log):
+    "StructuredOutputError after the last attempt; hist keeps the answers the last reply needs to stay valid."
+    log.hist.extend(m for m in c.reask if get(m, 'role') == 'tool')
+    return StructuredOutputError(f'no valid {out.name} after {tries} attempt(s): ' + '; '.join(c.errors[:5]),
+                                 attempts=tries, raw=c.raw, errors=c.errors)
+
+
+def _steps(s: Settings, new: list, log: Log, ckpts: bool, out: Output | None):
+    pending, rounds, tries, first_failed = list(new), 0, 0, None
     for n in itertools.count(1):
-        final = n >= s.max_steps  # the last request allowed: no more tools (max_steps=1 means none at all)
-        if final and n > 1 and s.final_prompt: pending.append(mk_msg(s.final_prompt))
+        final = rounds + 1 >= s.max_steps  # the last request allowed: no more tools (max_steps=1 means none at all)
+        if final and rounds and s.final_prompt and not pending: pending.append(mk_msg(s.final_prompt))
         prefill = s.prefill if n == 1 else None
-        send = Send(build_request(s, log.hist + pending, prefill=prefill, final=final, ckpts=ckpts),
-                    stream=s.stream, postproc=cite_footnote if s.stream else None)
+        kw = build_request(s, log.hist + pending, prefill=prefill, final=final, ckpts=ckpts)
+        send = Send(out.add_to(kw, final) if out else kw, stream=s.stream, postproc=cite_footnote if s.stream else None,
+                    view=out.partials() if out and s.stream else None)
         if s.stream and prefill: yield Show([stream_chunk(prefill)])
         try:
             resp = yield send
@@ -147,8 +166,22 @@ def _steps(s: Settings, new: list, log: Log, ckpts: bool):
             raise
         log.record(pending + [reply], resp, s.model)
         pending, calls = [], local_calls(get(reply, 'tool_calls'))
+        if out:
+            c = out.check(reply)
+            if c.ok:
+                log.hist.extend(c.answers)
+                if first_failed is not None and not s.keep_attempts: del log.hist[first_failed:len(log.hist) - len(c.answers) - 1]
+                yield Show([c.value])
+                return c.value
+            if not c.run:
+                tries += 1
+                if first_failed is None: first_failed = len(log.hist) - 1
+                if tries > s.struct_retries: raise _failed(out, c, tries, log)
+                pending = list(c.reask)
+                continue
+            calls = local_calls(c.run)
         try:
-            yield Show([resp])
+            if not out: yield Show([resp])
             if not calls: return resp
             if final:  # the model called tools despite tool_choice='none': answer them so hist stays valid
                 log.hist.extend(_skipped(calls, 'Not run: this call reached its step limit (max_steps).'))
@@ -160,4 +193,5 @@ def _steps(s: Settings, new: list, log: Log, ckpts: bool):
                 _note(e, 'lexi: the interrupted tool calls are recorded in chat.hist as not run.')
             raise
         log.hist.extend(results)
-        yield Show(results)
+        rounds += 1
+        if not out: yield Show(results)

@@ -139,8 +139,9 @@ def type_schema(hint) -> dict:
     if hint is empty or hint is Any: return {}
     try: raw = adapter(hint).json_schema()
     except Exception as e:
-        raise UsageError(f"lexi cannot describe values of type {hint!r} to a model ({type(e).__name__}); use basic "
-                         "types, Literal, Enum, lists/dicts of them, dataclasses or pydantic models.") from e
+        why = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise UsageError(f"lexi cannot describe values of type {hint!r} to a model ({why}); use basic types, Literal, "
+                         "Enum, lists/dicts of them, TypedDicts, dataclasses or pydantic models.") from e
     _describe_fields(raw, _classes(hint))
     return _clean(_inline(raw, raw.get('$defs', {})))
 

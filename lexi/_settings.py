@@ -52,6 +52,10 @@ class Settings:
     stream: bool = False                    # yield chunks, each complete response and tool results as they come
     return_all: bool = False                # return every response and tool result, not just the last response
     backend: Any = None                     # None (LiteLLM), a litellm.Router, or a function taking litellm.completion's keywords
+    output_type: Any = None                 # answer as an instance of this type (a pydantic model, dataclass, list[...])
+    struct_retries: int = 2                 # with output_type: times to ask again after an invalid answer
+    keep_attempts: bool = True              # with output_type: keep invalid answers and the re-asks in hist
+    tvars: Mapping = field(default_factory=lambda: _EMPTY)  # template variables (for template= and a Template sp)
     completion_kwargs: Mapping = field(default_factory=lambda: _EMPTY)    # other LiteLLM keywords (api_base, max_tokens, ...), sent with every request
 
     def merge(self, **given) -> 'Settings':
@@ -166,6 +170,23 @@ def _backend(s, name, value, changes):
     return {name: value}
 
 
+def _retries(s, name, value, changes):
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise UsageError(f'max_retries={value!r}: pass a whole number >= 0 (times to ask again after an invalid answer).')
+    return {name: value}
+
+
+def _tvars(s, name, value, changes):
+    if not isinstance(value, Mapping): raise UsageError(f'tvars must be a dict of template variables, not {type(value).__name__}.')
+    return {name: MappingProxyType({**s.tvars, **value})}
+
+
+def _sp(s, name, value, changes):
+    from .templates import Template
+    if isinstance(value, Template): return {name: value}
+    return _text(s, name, value, changes)
+
+
 def _text(s, name, value, changes):
     if not isinstance(value, str): raise UsageError(f'{name} must be a str, not {type(value).__name__}.')
     return {name: value}
@@ -173,13 +194,13 @@ def _text(s, name, value, changes):
 
 _NORMALIZE = {'model': _model, 'think': _effort, 'search': _effort, 'tools': _tools, 'ns': _ns,
               'cache_idxs': _cache_idxs, 'ttl': _ttl, 'max_steps': _max_steps, 'backend': _backend,
-              'sp': _text, 'final_prompt': _text, 'prefill': _text}
+              'sp': _sp, 'final_prompt': _text, 'prefill': _text, 'struct_retries': _retries, 'tvars': _tvars}
 assert set(_NORMALIZE) <= _OPTIONS
 
 
 # ---------------------------------------------------------------- near misses
 
-_OTHER_NAMES = ('msg', 'hist')  # parameters of Chat/__call__ that are not options
+_OTHER_NAMES = ('msg', 'hist', 'template')  # parameters of Chat and its calls that are not options
 
 
 def _litellm_params() -> frozenset:
@@ -201,8 +222,10 @@ def _check_near_misses(extra: Mapping):
 
 INIT_POSITIONAL = ('model', 'sp', 'temp', 'search', 'tools', 'hist', 'ns', 'cache', 'cache_idxs', 'ttl')
 CALL_POSITIONAL = ('msg', 'prefill')
+CALL_INPUTS = ('template',)  # what a call sends, besides msg: keyword-only, not options
 _DOCS = {'msg': "the user's message: text, media bytes, a Path, a list of parts, or a message (None: continue)",
          'hist': 'history to continue: strings, message dicts, Messages, or fmt2hist output',
+         'template': "the user's message as a jinja2 template (a str, Path or lexi.Template), filled from tvars",
          'completion_kwargs': 'other keywords go to LiteLLM with every request (api_base, max_tokens, top_k, ...)'}
 
 
@@ -229,6 +252,7 @@ def _signature(positional: tuple, defaults, typed: bool) -> inspect.Signature:
     P = inspect.Parameter
     params = [P('self', P.POSITIONAL_OR_KEYWORD)]
     params += [_param(n, P.POSITIONAL_OR_KEYWORD, P.empty if n == 'model' else defaults(n), typed) for n in positional]
+    if positional == CALL_POSITIONAL: params += [P(n, P.KEYWORD_ONLY, default=None) for n in CALL_INPUTS]
     params += [_param(n, P.KEYWORD_ONLY, defaults(n), typed) for n in _FIELDS if n not in positional and n not in _INTERNAL]
     return inspect.Signature(params + [P('completion_kwargs', P.VAR_KEYWORD)])
 

@@ -19,7 +19,9 @@ from ._settings import (CALL_POSITIONAL, FINAL_PROMPT, INIT_POSITIONAL, Settings
 from ._util import get
 from .display import register_notebook_display
 from .msgs import mk_msgs
+from .errors import UsageError
 from .stream import astream_with_complete, stream_with_complete
+from .templates import Template, render
 from .tools import acall_tool, call_tool
 
 __all__ = ['Chat', 'AsyncChat', 'Results', 'FINAL_PROMPT', 'ChatStream', 'AsyncChatStream']
@@ -44,6 +46,7 @@ class _ChatBase:
         options.update(split_positional(args, INIT_POSITIONAL[1:], type(self).__name__))
         if 'hist' in options: hist = options.pop('hist')
         settings = Settings(model='-').merge(model=model, **options)
+        if isinstance(settings.sp, Template): settings = settings.replace(sp=settings.sp.render(**settings.tvars))
         check_backend(settings.backend, self._is_async)
         object.__setattr__(self, 'settings', settings)
         self._log = Log(hist=mk_msgs(hist) if hist else [])
@@ -91,11 +94,24 @@ class _ChatBase:
 
     def _call(self, msg, prefill, options):
         "Check one call (nothing is sent on a UsageError) and return its call object, not yet started."
+        template = options.pop('template', None)
         settings = self.settings.merge(prefill=prefill, **options)
         check_backend(settings.backend, self._is_async)
+        if template is not None:
+            if msg is not None: raise UsageError('pass either msg or template=, not both.')
+            msg = render(template, settings.tvars)
         call = self._Stream(settings, self._turns)
         call._gen = self._drive(call, turn(settings, msg, self._log))
         return call
+
+    def struct(self, msg=None, output_type=None, *, max_retries: int = 2, **options):
+        """Send `msg` and return the answer as a validated instance of `output_type` (a pydantic model,
+        dataclass, TypedDict, or a container of them such as list[Model]); see lexi/structured.py.
+        An invalid answer is sent back with its errors, up to `max_retries` times, then
+        StructuredOutputError. With stream=True: a stream of partial instances, then the final one.
+        Other options as for a call (template=, tools=, max_steps=, keep_attempts=False, ...)."""
+        if output_type is None: raise UsageError('struct() needs output_type, e.g. chat.struct(msg, MyModel).')
+        return self(msg, output_type=output_type, struct_retries=max_retries, **options)
 
     def print_hist(self):
         "Print each message of the history on its own line."
@@ -148,7 +164,7 @@ class Chat(_ChatBase):
         if not step.stream: return resp
         cap = stream_with_complete(resp, postproc=step.postproc or noop)
         step.received = cap.chunks
-        yield from cap
+        for chunk in cap: yield from (step.view(chunk) if step.view else (chunk,))
         return cap.value
 
     def _run_tools(self, step: RunTools) -> list:
@@ -188,7 +204,8 @@ class AsyncChat(_ChatBase):
                     cap = astream_with_complete(await acomplete(call.settings.backend, step.request),
                                                 postproc=step.postproc or noop)
                     step.received = cap.chunks
-                    async for o in cap: yield o
+                    async for chunk in cap:
+                        for o in (step.view(chunk) if step.view else (chunk,)): yield o
                     out = cap.value
             except BaseException as e: exc = e
 

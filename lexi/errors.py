@@ -8,7 +8,7 @@ The `ToolError` family names those failures for code that calls tools directly.
 from __future__ import annotations
 
 __all__ = ['LexiError', 'UsageError', 'ToolError', 'UnknownToolError', 'ToolArgumentsError',
-           'ToolExecutionError', 'is_retryable']
+           'ToolExecutionError', 'StructuredOutputError', 'is_retryable']
 
 # HTTP statuses below 500 for which the same request may succeed later: timeout, conflict, too early, rate
 # limit. Every 5xx (Anthropic's 529 "overloaded" included) is retryable too; other 4xx say the request is wrong.
@@ -40,6 +40,14 @@ class ToolArgumentsError(ToolError):
 
 class ToolExecutionError(ToolError):
     "The tool itself raised; the original exception is `__cause__`."
+
+
+class StructuredOutputError(LexiError):
+    """A structured call got no valid answer after its last attempt. `attempts` is how many answers the
+    model gave, `raw` the last one's JSON text, `errors` why it is not valid (one line each)."""
+    def __init__(self, msg: str, attempts: int, raw: str, errors: list):
+        super().__init__(msg)
+        self.attempts, self.raw, self.errors = attempts, raw, list(errors)
 
 
 def _status(exc) -> int | None:

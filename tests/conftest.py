@@ -7,6 +7,8 @@ blocked by pytest-socket (`--allow-hosts` in pyproject.toml).
 import os
 
 os.environ['LITELLM_LOCAL_MODEL_COST_MAP'] = 'True'
+# ... and its table of Anthropic beta headers (fetched the first time a request needs one).
+os.environ['LITELLM_LOCAL_ANTHROPIC_BETA_HEADERS'] = 'True'
 # No test may depend on a real key: remove any the developer's shell carries.
 for _k in [k for k in os.environ if k.endswith('_API_KEY') or k.endswith('_API_BASE')]:
     del os.environ[_k]

@@ -1,0 +1,246 @@
+"""Structured output: a chat's answer as a validated instance of the caller's own type.
+
+`chat.struct(msg, Analysis)` (or any call with `output_type=`) asks for an answer of that type: a
+pydantic model, a dataclass, a TypedDict (from typing_extensions before Python 3.12), or a
+container of them such as `list[Model]`. How it is asked for, per request:
+
+- 'schema' mode, when LiteLLM says every model the request may reach supports a response schema
+  and the call has no tools: `response_format` with the JSON schema (strict, in OpenAI's sense,
+  when the schema allows it), which LiteLLM turns into each provider's own mechanism.
+- 'tool' mode otherwise: a tool named `final_answer` whose parameters are the schema; the model is
+  made to call it (or, with tools of the caller's, to call some tool, until it calls this one).
+
+A reply that is not valid JSON or fails validation (pydantic validators included) is answered
+with the errors, and the model is asked again, up to `max_retries` times; then
+StructuredOutputError. A type whose schema is not an object is wrapped as {"result": ...}.
+This module is pure: the turn engine (lexi/_engine.py) asks it what to send and what a reply means.
+"""
+from __future__ import annotations
+import dataclasses
+import json
+import re
+import types
+import typing
+from dataclasses import dataclass, field
+from typing import Any, get_args, get_origin
+
+from typing_extensions import is_typeddict  # also knows typing_extensions.TypedDict, which pydantic needs before 3.12
+
+from ._schema import adapter, type_schema
+from ._util import get
+from .errors import UsageError
+from .tools import mk_tc_result
+
+__all__ = ['OUTPUT_TOOL', 'Output', 'Checked', 'strict_schema', 'partial_instance', 'parse_json_text']
+
+OUTPUT_TOOL = 'final_answer'
+_WRAP = 'result'
+
+
+# ---------------------------------------------------------------- schemas
+
+def _nullable(s: dict) -> bool:
+    return s.get('type') == 'null' or (isinstance(s.get('type'), list) and 'null' in s['type']) or \
+        any(_nullable(o) for o in s.get('anyOf', ()) if isinstance(o, dict))
+
+
+def strict_schema(s: Any) -> Any:
+    """OpenAI's strict form of schema `s`: every object closed (additionalProperties false) with all
+    its properties required, those that were optional made nullable, and no defaults. None when `s`
+    cannot be strict (an object with free-form keys, such as a dict[str, int])."""
+    if isinstance(s, list):
+        out = [strict_schema(x) for x in s]
+        return None if any(x is None for x in out) else out
+    if not isinstance(s, dict): return s
+    out = {k: v for k, v in s.items() if k != 'default'}
+    for key in ('items', 'anyOf', 'oneOf', 'allOf'):
+        if key in out and (sub := strict_schema(out[key])) is None: return None
+        if key in out: out[key] = sub
+    if out.get('type') != 'object': return out
+    if out.get('additionalProperties') not in (None, False) or 'patternProperties' in out: return None
+    required, props = set(out.get('required', ())), {}
+    for name, sub in (out.get('properties') or {}).items():
+        if (sub := strict_schema(sub)) is None: return None
+        props[name] = sub if name in required or _nullable(sub) else {'anyOf': [sub, {'type': 'null'}]}
+    return {**out, 'properties': props, 'required': list(props), 'additionalProperties': False}
+
+
+def _drop_added_nulls(value, s: dict):
+    "`value` without the nulls a strict schema made the model send for optional fields (so defaults apply)."
+    if isinstance(value, dict) and isinstance(s.get('properties'), dict):
+        req, props = set(s.get('required', ())), s['properties']
+        return {k: _drop_added_nulls(v, props.get(k) or {}) for k, v in value.items()
+                if not (v is None and k not in req and k in props and not _nullable(props[k]))}
+    if isinstance(value, list) and isinstance(s.get('items'), dict): return [_drop_added_nulls(v, s['items']) for v in value]
+    return value
+
+
+def _type_name(tp) -> str:
+    name = getattr(tp, '__name__', None) or str(tp)
+    return re.sub(r'[^a-zA-Z0-9_-]', '_', name)[:64] or 'answer'
+
+
+# ---------------------------------------------------------------- reading replies
+
+_FENCE = re.compile(r'^\s*```(?:json)?\s*\n?(.*?)\n?```\s*$', re.S)
+
+
+def parse_json_text(text: str):
+    "The JSON value in a reply's text: as is, inside a markdown fence, or from the first { or [ on."
+    text = (text or '').strip()
+    if m := _FENCE.match(text): text = m.group(1)
+    try: return json.loads(text)
+    except ValueError:
+        start = min((i for i in (text.find('{'), text.find('[')) if i >= 0), default=-1)
+        if start <= 0: raise
+        return json.JSONDecoder().raw_decode(text[start:])[0]
+
+
+def _errors(e: Exception) -> list[str]:
+    if hasattr(e, 'errors'):
+        return [f"{'.'.join(map(str, d.get('loc', ()))) or '(root)'}: {d.get('msg')}" for d in e.errors()]
+    return [str(e)]
+
+
+@dataclass
+class Checked:
+    "What a reply means for a structured call."
+    ok: bool = False
+    value: Any = None                        # the validated instance, when ok
+    raw: str = ''                            # the JSON text the model gave (or '' when it gave none)
+    errors: list = field(default_factory=list)   # why it is not valid
+    answers: list = field(default_factory=list)  # tool messages the history needs after the reply
+    reask: list = field(default_factory=list)    # messages asking again (when not ok)
+    run: list = field(default_factory=list)      # the caller's tool calls to run first
+
+
+class Output:
+    "How one call asks for, reads and checks an answer of `output_type`."
+
+    def __init__(self, output_type, tool_mode: bool, user_tools: bool):
+        if output_type is None or output_type is type(None):
+            raise UsageError('output_type must be a type, e.g. a pydantic model or list[MyModel].')
+        self.type, self.tool_mode, self.user_tools = output_type, tool_mode, user_tools
+        schema = type_schema(output_type)
+        self.wrapped = not (schema.get('type') == 'object' and 'properties' in schema)
+        self.schema = {'type': 'object', 'properties': {_WRAP: schema}, 'required': [_WRAP]} if self.wrapped else schema
+        self.strict = strict_schema(self.schema)
+        self.name = _type_name(output_type)
+
+    @property
+    def tool(self) -> dict:
+        return {'type': 'function', 'function': {'name': OUTPUT_TOOL, 'parameters': self.schema,
+                'description': f'Give your final answer ({self.name}) by calling this. Call it once, with the whole answer.'}}
+
+    def add_to(self, kw: dict, final: bool) -> dict:
+        "Request keywords `kw` with the output asked for (on the last request the output tool is forced)."
+        if not self.tool_mode:
+            fmt = {'name': self.name, 'schema': self.strict or self.schema, 'strict': self.strict is not None}
+            return {**kw, 'response_format': {'type': 'json_schema', 'json_schema': fmt}}
+        forced = {'type': 'function', 'function': {'name': OUTPUT_TOOL}}
+        tools = [t for t in kw.get('tools', ()) if get(t['function'], 'name') != OUTPUT_TOOL] + [self.tool]
+        return {**kw, 'tools': tools, 'tool_choice': 'required' if self.user_tools and not final else forced}
+
+    def validate(self, value):
+        "The instance for a parsed JSON value (ValueError / pydantic's ValidationError when it does not fit)."
+        if self.wrapped:
+            if not isinstance(value, dict) or _WRAP not in value: raise ValueError(f'expected an object with a "{_WRAP}" key')
+            value = value[_WRAP]
+        return adapter(self.type).validate_python(_drop_added_nulls(value, type_schema(self.type)))
+
+    def check(self, reply) -> Checked:
+        "What the assistant message `reply` means: a valid answer, tools to run first, or a reason to ask again."
+        return self._check_tool(reply) if self.tool_mode else self._check_text(get(reply, 'content') or '')
+
+    def _try(self, raw: str) -> Checked:
+        try: return Checked(ok=True, value=self.validate(parse_json_text(raw)), raw=raw)
+        except Exception as e: return Checked(raw=raw, errors=_errors(e) if hasattr(e, 'errors') else [f'not valid JSON: {e}'])
+
+    def _check_text(self, text: str) -> Checked:
+        c = self._try(text)
+        if not c.ok:
+            c.reask = [{'role': 'user', 'content': f'Your reply is not a valid {self.name}:\n' + _bullets(c.errors) +
+                        '\nReply again with only the corrected JSON.'}]
+        return c
+
+    def _check_tool(self, reply) -> Checked:
+        calls = get(reply, 'tool_calls') or []
+        mine = [tc for tc in calls if get(get(tc, 'function'), 'name') == OUTPUT_TOOL]
+        if not mine:
+            if calls: return Checked(run=list(calls))
+            return Checked(raw=get(reply, 'content') or '', errors=[f'no call of {OUTPUT_TOOL}'],
+                           reask=[{'role': 'user', 'content': f'Give your final answer by calling {OUTPUT_TOOL}.'}])
+        tc, others = mine[-1], [o for o in calls if o is not mine[-1]]
+        c = self._try(get(get(tc, 'function'), 'arguments') or '')
+        skipped = [mk_tc_result(o, 'Not run: the final answer was given.') for o in others]
+        if c.ok: c.answers = skipped + [mk_tc_result(tc, 'Accepted.')]
+        else: c.reask = skipped + [mk_tc_result(tc, f'Invalid {OUTPUT_TOOL} arguments:\n' + _bullets(c.errors) +
+                                              f'\nCall {OUTPUT_TOOL} again with corrected arguments.')]
+        return c
+
+    def partials(self):
+        "A chunk viewer for streams: each chunk gives [] or [a partial instance], when a field has just arrived."
+        return _Partials(self)
+
+
+def _bullets(lines: list) -> str: return '\n'.join(f'- {l}' for l in lines)
+
+
+class _Partials:
+    "Feeds the answer's JSON text, as it streams, to a lenient parser; shows partial instances."
+    def __init__(self, out: Output):
+        from ._partial import PartialJSON
+        self.out, self.parser, self.index = out, PartialJSON(), None
+
+    def _text(self, chunk) -> str:
+        choices = get(chunk, 'choices') or []
+        delta = get(choices[0], 'delta') if choices else None
+        if delta is None: return ''
+        if not self.out.tool_mode: return get(delta, 'content') or ''
+        text = ''
+        for tc in get(delta, 'tool_calls') or []:
+            fn = get(tc, 'function')
+            if get(fn, 'name') == OUTPUT_TOOL: self.index = get(tc, 'index')
+            if get(tc, 'index') == self.index: text += get(fn, 'arguments') or ''
+        return text
+
+    def __call__(self, chunk) -> list:
+        text = self._text(chunk)
+        if not text or not self.parser.feed(text): return []
+        value = self.parser.value
+        if self.out.wrapped: value = value.get(_WRAP) if isinstance(value, dict) else None
+        return [] if value is None else [partial_instance(self.out.type, value)]
+
+
+# ---------------------------------------------------------------- partial instances
+
+def _model_fields(tp) -> dict | None:
+    fields = getattr(tp, 'model_fields', None)
+    return {k: f.annotation for k, f in fields.items()} if isinstance(tp, type) and isinstance(fields, dict) else None
+
+
+def partial_instance(tp, value):
+    """`value` (a partly streamed JSON value) as the caller's own type `tp`, without validation: a model
+    or dataclass has the fields that arrived and None for the rest (`model_fields_set` says which
+    arrived); a TypedDict or dict has the keys that arrived; lists hold partial items."""
+    origin, args = get_origin(tp), get_args(tp)
+    if origin in (typing.Union, types.UnionType):
+        inner = [a for a in args if a is not type(None)]
+        return partial_instance(inner[0], value) if len(inner) == 1 else value
+    if isinstance(value, list) and origin in (list, tuple, set) and args:
+        return [partial_instance(args[0], v) for v in value]
+    if not isinstance(value, dict): return value
+    if (fields := _model_fields(tp)) is not None:
+        given = {k: partial_instance(fields.get(k, Any), v) for k, v in value.items()}
+        return tp.model_construct(_fields_set=set(given), **{**{k: None for k in fields}, **given})
+    if dataclasses.is_dataclass(tp) and isinstance(tp, type):
+        hints = typing.get_type_hints(tp)
+        obj = object.__new__(tp)
+        for f in dataclasses.fields(tp):
+            object.__setattr__(obj, f.name, partial_instance(hints.get(f.name, Any), value[f.name]) if f.name in value else None)
+        return obj
+    if is_typeddict(tp):
+        hints = typing.get_type_hints(tp)
+        return {k: partial_instance(hints.get(k, Any), v) for k, v in value.items()}
+    if origin is dict and len(args) == 2: return {k: partial_instance(args[1], v) for k, v in value.items()}
+    return value

@@ -1,0 +1,179 @@
+"""Structured output: chat.struct into the caller's own types, re-asking with validation errors."""
+import json
+from dataclasses import dataclass
+
+import pytest
+from pydantic import BaseModel, field_validator
+from typing_extensions import TypedDict
+
+from lexi import AsyncChat, Chat, StructuredOutputError, UsageError
+from lexi.demo import simple_add
+from lexi.structured import OUTPUT_TOOL, Output, parse_json_text, partial_instance, strict_schema
+from lexi.testing import Reply, Scripted, ToolCall
+
+from fakes import valid_hist
+
+MODEL = 'openai/gpt-4.1'
+
+
+class Analysis(BaseModel):
+    sentiment: str
+    confidence: float
+    note: str | None = None
+
+    @field_validator('confidence')
+    @classmethod
+    def _in_range(cls, v):
+        if not 0 <= v <= 1: raise ValueError('confidence must be between 0 and 1')
+        return v
+
+
+@dataclass
+class City:
+    name: str
+    population: int = 0
+
+
+class Pet(TypedDict):
+    name: str
+    kind: str
+
+
+GOOD = '{"sentiment": "positive", "confidence": 0.9}'
+
+
+# ---------------------------------------------------------------- pure parts
+
+def test_strict_schema_closes_objects_requires_all_and_makes_optionals_nullable():
+    s = strict_schema(Output(Analysis, False, False).schema)
+    assert s['additionalProperties'] is False and s['required'] == ['sentiment', 'confidence', 'note']
+    assert s['properties']['note'] == {'anyOf': [{'type': 'string'}, {'type': 'null'}]}   # already nullable: kept
+    assert 'default' not in json.dumps(s)
+    assert strict_schema({'type': 'object', 'additionalProperties': {'type': 'integer'}}) is None   # dict[str, int]
+
+
+def test_non_object_types_are_wrapped_and_unwrapped():
+    out = Output(list[City], False, False)
+    assert out.wrapped and out.schema['required'] == ['result']
+    assert out.validate({'result': [{'name': 'Oslo'}]}) == [City('Oslo', 0)]
+
+
+def test_nulls_a_strict_schema_forced_for_optional_fields_give_back_the_defaults():
+    out = Output(City, False, False)
+    assert out.validate({'name': 'Oslo', 'population': None}) == City('Oslo', 0)
+
+
+@pytest.mark.parametrize('text', [GOOD, f'```json\n{GOOD}\n```', f'Here you go: {GOOD} Hope it helps.'])
+def test_json_is_found_in_plain_fenced_or_chatty_replies(text):
+    assert parse_json_text(text) == json.loads(GOOD)
+
+
+def test_partial_instances_are_of_the_callers_own_types():
+    a = partial_instance(Analysis, {'sentiment': 'pos'})
+    assert isinstance(a, Analysis) and a.sentiment == 'pos' and a.confidence is None and a.model_fields_set == {'sentiment'}
+    c = partial_instance(list[City], [{'name': 'Oslo', 'population': 5}, {'name': 'Rome'}])
+    assert isinstance(c[1], City) and (c[1].name, c[1].population) == ('Rome', None)
+    assert partial_instance(Pet, {'name': 'Rex'}) == {'name': 'Rex'}
+
+
+def test_check_in_tool_mode_answers_every_call_so_hist_stays_valid():
+    out = Output(City, tool_mode=True, user_tools=True)
+    reply = {'role': 'assistant', 'content': None, 'tool_calls': [
+        {'id': 'a', 'type': 'function', 'function': {'name': 'simple_add', 'arguments': '{}'}},
+        {'id': 'b', 'type': 'function', 'function': {'name': OUTPUT_TOOL, 'arguments': '{"name": "Oslo"}'}}]}
+    c = out.check(reply)
+    assert c.ok and c.value == City('Oslo') and [m['tool_call_id'] for m in c.answers] == ['a', 'b']
+    assert valid_hist([reply, *c.answers])
+
+
+# ---------------------------------------------------------------- through Chat, no HTTP
+
+def test_struct_returns_the_instance_and_hist_continues_after_it():
+    backend = Scripted(GOOD, 'Noted.')
+    chat = Chat(MODEL, backend=backend)
+    a = chat.struct('Analyze: great!', Analysis)
+    assert a == Analysis(sentiment='positive', confidence=0.9)
+    fmt = backend.requests[0]['response_format']
+    assert fmt['type'] == 'json_schema' and fmt['json_schema']['strict'] is True and fmt['json_schema']['name'] == 'Analysis'
+    chat('Thanks')
+    assert [m['role'] for m in backend.requests[1]['messages']] == ['user', 'assistant', 'user']
+    assert 'response_format' not in backend.requests[1]
+
+
+def test_an_invalid_answer_is_sent_back_with_the_validators_message_then_accepted():
+    backend = Scripted('{"sentiment": "positive", "confidence": 7}', GOOD)
+    chat = Chat(MODEL, backend=backend)
+    assert chat.struct('Analyze', Analysis).confidence == 0.9
+    reask = backend.requests[1]['messages'][-1]
+    assert reask['role'] == 'user' and 'confidence must be between 0 and 1' in reask['content']
+    assert [m['role'] for m in chat.hist] == ['user', 'assistant', 'user', 'assistant'] and chat.use.calls == 2
+
+
+def test_keep_attempts_false_keeps_only_the_good_answer():
+    chat = Chat(MODEL, backend=Scripted('not json', GOOD))
+    chat.struct('Analyze', Analysis, keep_attempts=False)
+    assert [m['role'] for m in chat.hist] == ['user', 'assistant'] and json.loads(chat.hist[1].content)['confidence'] == 0.9
+    assert chat.use.calls == 2   # the failed attempt still cost tokens
+
+
+def test_always_invalid_raises_after_max_retries_plus_one_with_what_went_wrong():
+    backend = Scripted(*['{"sentiment": 3}'] * 3)
+    chat = Chat(MODEL, backend=backend)
+    with pytest.raises(StructuredOutputError) as ei:
+        chat.struct('Analyze', Analysis, max_retries=2)
+    e = ei.value
+    assert e.attempts == 3 and e.raw == '{"sentiment": 3}' and any('confidence' in x for x in e.errors)
+    assert len(backend.requests) == 3 and valid_hist(chat.hist) and chat.use.calls == 3
+
+
+def test_a_model_litellm_does_not_know_gets_the_answer_through_a_forced_tool():
+    backend = Scripted(Reply(tool_calls=[ToolCall(OUTPUT_TOOL, {'name': 'Oslo', 'population': 700000}, id='t1')]))
+    chat = Chat('openai/some-new-model', backend=backend)
+    assert chat.struct('Biggest Norwegian city?', City) == City('Oslo', 700000)
+    req = backend.requests[0]
+    assert req['tool_choice'] == {'type': 'function', 'function': {'name': OUTPUT_TOOL}} and 'response_format' not in req
+    assert valid_hist(chat.hist) and chat.hist[-1]['content'] == 'Accepted.'
+
+
+def test_tools_run_first_then_the_structured_answer():
+    backend = Scripted(Reply(tool_calls=[ToolCall('simple_add', {'a': 2, 'b': 3}, id='c1')]),
+                       Reply(tool_calls=[ToolCall(OUTPUT_TOOL, {'result': 5}, id='c2')]))
+    chat = Chat(MODEL, tools=[simple_add], backend=backend)
+    assert chat.struct('2+3 as a number', int, max_steps=4) == 5
+    assert backend.requests[0]['tool_choice'] == 'required'
+    assert {t['function']['name'] for t in backend.requests[0]['tools']} == {'simple_add', OUTPUT_TOOL}
+    assert backend.requests[1]['messages'][-1]['content'] == '5' and valid_hist(chat.hist)
+
+
+def test_a_bad_tool_answer_is_answered_with_its_errors_and_the_tool_forced_again():
+    backend = Scripted(Reply(tool_calls=[ToolCall(OUTPUT_TOOL, {'population': 'lots'}, id='x')]),
+                       Reply(tool_calls=[ToolCall(OUTPUT_TOOL, {'name': 'Oslo'}, id='y')]))
+    chat = Chat('openai/some-new-model', backend=backend)
+    assert chat.struct('City?', City).name == 'Oslo'
+    back = backend.requests[1]['messages'][-1]
+    assert back['role'] == 'tool' and back['tool_call_id'] == 'x' and 'name' in back['content']
+    assert valid_hist(chat.hist)
+
+
+@pytest.mark.parametrize('tp, reply, want', [(list[City], '{"result": [{"name": "A"}, {"name": "B", "population": 2}]}',
+                                              [City('A'), City('B', 2)]),
+                                             (Pet, '{"name": "Rex", "kind": "dog"}', {'name': 'Rex', 'kind': 'dog'})])
+def test_containers_and_typeddicts(tp, reply, want):
+    assert Chat(MODEL, backend=Scripted(reply)).struct('x', tp) == want
+
+
+async def test_asyncchat_struct():
+    chat = AsyncChat(MODEL, backend=Scripted('oops', GOOD))
+    assert (await chat.struct('Analyze', Analysis)).sentiment == 'positive'
+
+
+def test_struct_needs_a_type_and_refuses_prefill():
+    chat = Chat(MODEL, backend=Scripted())
+    with pytest.raises(UsageError, match='output_type'): chat.struct('x')
+    with pytest.raises(UsageError, match='prefill'): chat.struct('x', City, prefill='{')
+
+
+def test_struct_renders_in_a_notebook_and_keeps_the_raw_completion():
+    chat = Chat(MODEL, backend=Scripted(GOOD))
+    a = chat.struct('Analyze', Analysis)
+    assert chat.last_response.choices[0].message.content == GOOD and repr(a).startswith('Analysis(')
