@@ -64,15 +64,18 @@ class Show:
 
 @dataclass
 class Log:
-    "What a chat has recorded: its history (always valid to send), its usage, the last response it received."
+    "What a chat has recorded: its history (always valid to send), its usage, the last response it received, what the latest call spent."
     hist: list = field(default_factory=list)
     use: Use = field(default_factory=Use)
     last_response: Any = None
+    last_use: Use = field(default_factory=Use)   # what the latest call spent
 
     def record(self, msgs: list, resp, model: str):
         "Add `msgs` to the history and `resp` to the usage (priced as the model that answered it)."
         self.hist.extend(msgs)
-        self.use.add(Use.of(resp, answered_model(resp) or model))
+        use = Use.of(resp, answered_model(resp) or model)
+        self.use.add(use)
+        self.last_use.add(use)
         self.last_response = resp
 
 
@@ -150,6 +153,7 @@ def _failed(out: Output, c, tries: int, log: Log):
 
 def _steps(s: Settings, new: list, log: Log, ckpts: bool, out: Output | None):
     pending, rounds, tries, first_failed = list(new), 0, 0, None
+    log.last_use = Use()
     for n in itertools.count(1):
         final = rounds + 1 >= s.max_steps  # the last request allowed: no more tools (max_steps=1 means none at all)
         if final and rounds and s.final_prompt and not pending: pending.append(mk_msg(s.final_prompt))

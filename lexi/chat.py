@@ -88,6 +88,11 @@ class _ChatBase:
         return self._log.last_response
 
     @property
+    def last_use(self):
+        "Token counts and cost of the latest call (all its requests: tool steps, re-asks)."
+        return self._log.last_use
+
+    @property
     def cost(self) -> float:
         "Total cost in USD of every response of this chat (0 for models without a known price)."
         return self._log.use.cost
