@@ -1,32 +1,51 @@
 # Two entry points for a fresh machine: `make demo` and `make test`.
-# Each creates .venv in the repo (once, and again when pyproject.toml changes) and installs lexi into it.
+# Each creates its virtual environments in the repo (once, and again when pyproject.toml changes).
+# `make test` runs the whole suite twice: with the newest LiteLLM pyproject.toml allows (.venv) and with
+# the oldest (.venv-oldest, pinned to pyproject's lower bound), so both ends of the range stay tested.
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+OLD_VENV := .venv-oldest
+OLD_PY := $(OLD_VENV)/bin/python
+OLD_STAMP := $(OLD_VENV)/.installed
+LITELLM_OLDEST := $(shell sed -n 's/.*"litellm>=\([0-9.]*\),.*/\1/p' pyproject.toml)
 # LiteLLM otherwise downloads its price table at import time, and a table of Anthropic beta headers at
 # the first request that needs one.
 export LITELLM_LOCAL_MODEL_COST_MAP := True
 export LITELLM_LOCAL_ANTHROPIC_BETA_HEADERS := True
 
-.PHONY: demo test bench setup clean
+.PHONY: demo test test-newest test-oldest bench setup clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[test,docs]'
+	$(PY) -m pip install -q --upgrade --upgrade-strategy eager -e '.[test,docs]'
 	touch $(STAMP)
+
+$(OLD_STAMP): pyproject.toml
+	$(PYTHON) -m venv $(OLD_VENV)
+	$(OLD_PY) -m pip install -q --upgrade pip
+	$(OLD_PY) -m pip install -q -e '.[test,docs]' 'litellm==$(LITELLM_OLDEST)'
+	touch $(OLD_STAMP)
 
 setup: $(STAMP)
 
 demo: $(STAMP)
 	$(PY) -m lexi.demo
 
-test: $(STAMP)
+test: test-newest test-oldest
+
+test-newest: $(STAMP)
+	@echo "== LiteLLM $$($(PY) -c 'import importlib.metadata as m; print(m.version("litellm"))') (newest allowed)"
 	$(PY) -m pytest -q $(PYTEST_ARGS)
+
+test-oldest: $(OLD_STAMP)
+	@echo "== LiteLLM $$($(OLD_PY) -c 'import importlib.metadata as m; print(m.version("litellm"))') (oldest allowed)"
+	$(OLD_PY) -m pytest -q $(PYTEST_ARGS)
 
 bench: $(STAMP)
 	$(PY) bench/run.py
 
 clean:
-	rm -rf $(VENV) build *.egg-info
+	rm -rf $(VENV) $(OLD_VENV) build *.egg-info

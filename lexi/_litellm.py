@@ -191,8 +191,10 @@ def is_router(obj) -> bool:
 
 
 def router_models(router, group: str) -> list[str]:
-    "The LiteLLM model names of the deployments in a Router's model group (empty when it has no such group)."
-    return [get_litellm_model(d) for d in router.get_model_list(model_name=group) or []]
+    """The LiteLLM model names of the deployments in a Router's model group (empty when it has no such group).
+    Read from `Router.model_list`, which every supported version has (`get_model_list` is deprecated from 1.109)."""
+    name = lambda d: d.get('model_name') if isinstance(d, Mapping) else getattr(d, 'model_name', None)
+    return [get_litellm_model(d) for d in getattr(router, 'model_list', None) or [] if name(d) == group]
 
 
 def get_litellm_model(deployment) -> str:

@@ -16,6 +16,7 @@ StructuredOutputError. A type whose schema is not an object is wrapped as {"resu
 This module is pure: the turn engine (lexi/_engine.py) asks it what to send and what a reply means.
 """
 from __future__ import annotations
+import copy
 import dataclasses
 import json
 import re
@@ -229,7 +230,7 @@ def partial_instance(tp, value):
         return partial_instance(inner[0], value) if len(inner) == 1 else value
     if isinstance(value, list) and origin in (list, tuple, set) and args:
         return [partial_instance(args[0], v) for v in value]
-    if not isinstance(value, dict): return value
+    if not isinstance(value, dict): return copy.deepcopy(value) if isinstance(value, list) else value
     if (fields := _model_fields(tp)) is not None:
         given = {k: partial_instance(fields.get(k, Any), v) for k, v in value.items()}
         return tp.model_construct(_fields_set=set(given), **{**{k: None for k in fields}, **given})
@@ -243,4 +244,4 @@ def partial_instance(tp, value):
         hints = typing.get_type_hints(tp)
         return {k: partial_instance(hints.get(k, Any), v) for k, v in value.items()}
     if origin is dict and len(args) == 2: return {k: partial_instance(args[1], v) for k, v in value.items()}
-    return value
+    return copy.deepcopy(value)  # an untyped container: the caller's own copy, not the parser's live one

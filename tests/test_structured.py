@@ -177,3 +177,105 @@ def test_struct_renders_in_a_notebook_and_keeps_the_raw_completion():
     chat = Chat(MODEL, backend=Scripted(GOOD))
     a = chat.struct('Analyze', Analysis)
     assert chat.last_response.choices[0].message.content == GOOD and repr(a).startswith('Analysis(')
+
+
+# ---------------------------------------------------------------- streaming partial instances
+
+class Report(BaseModel):
+    title: str
+    cities: list[City]
+    done: bool = False
+
+
+REPORT = {'title': 'Big cities', 'cities': [{'name': 'Oslo', 'population': 700000}, {'name': 'Rome', 'population': 2800000}],
+          'done': True}
+
+
+def _check_partials(items):
+    *partials, final = items
+    assert final == Report(**REPORT) and all(isinstance(p, Report) for p in partials) and len(partials) >= 4
+    assert partials[0].title is None or partials[0].title == 'Big cities'      # a field is absent, never cut short
+    seen = [len(p.cities or []) for p in partials]
+    assert seen == sorted(seen) and seen[-1] == 2                               # items arrive in order
+    assert all(p.title in (None, 'Big cities') for p in partials)
+    assert [p.model_fields_set for p in partials][-1] >= {'title', 'cities'}
+
+
+def test_a_streamed_struct_yields_partial_instances_in_order_then_the_validated_one():
+    chat = Chat(MODEL, backend=Scripted(Reply(text=json.dumps(REPORT), chunk_size=3)))
+    s = chat.struct('Report', Report, stream=True)
+    items = list(s)
+    _check_partials(items)
+    assert s.value == items[-1] and json.loads(chat.hist[-1].content) == REPORT
+
+
+def test_a_streamed_struct_through_the_output_tool():
+    chat = Chat('openai/some-new-model', backend=Scripted(Reply(tool_calls=[ToolCall(OUTPUT_TOOL, REPORT, id='r')], chunk_size=5)))
+    _check_partials(list(chat.struct('Report', Report, stream=True)))
+
+
+async def test_an_async_streamed_struct_re_asks_and_starts_its_partials_again():
+    bad = {**REPORT, 'cities': [{'name': 'Oslo', 'population': 'many'}]}
+    chat = AsyncChat(MODEL, backend=Scripted(Reply(text=json.dumps(bad), chunk_size=4), Reply(text=json.dumps(REPORT), chunk_size=4)))
+    items = [o async for o in chat.struct('Report', Report, stream=True)]
+    assert items[-1] == Report(**REPORT) and chat.use.calls == 2
+    assert sum(isinstance(o, Report) and o.done is None for o in items) >= 2   # each attempt's partials start afresh
+
+
+# ---------------------------------------------------------------- over the wire (LiteLLM -> stand-in)
+
+WIRE = {'openai': 'openai/gpt-4.1', 'anthropic': 'anthropic/claude-sonnet-4-5', 'gemini': 'gemini/gemini-2.5-flash'}
+
+
+def _schema_sent(req):
+    "Where each provider's request carries the output schema, as LiteLLM translates response_format."
+    b = req.body
+    if req.provider == 'openai': return b['response_format']['json_schema']['schema']
+    if req.provider == 'anthropic': return b['output_format']['schema']
+    return b['generationConfig']['response_json_schema']
+
+
+@pytest.mark.parametrize('provider', list(WIRE))
+def test_wire_the_request_carries_the_schema_and_the_reply_becomes_the_instance(standin, provider):
+    standin.queue(Reply(text=GOOD))
+    a = Chat(WIRE[provider], **standin.kwargs(provider)).struct('Analyze: great!', Analysis)
+    assert a == Analysis(sentiment='positive', confidence=0.9)
+    assert set(_schema_sent(standin.requests[0])['properties']) == {'sentiment', 'confidence', 'note'}
+
+
+@pytest.mark.parametrize('provider', list(WIRE))
+def test_wire_an_invalid_reply_then_a_valid_one_sends_the_error_back(standin, provider):
+    standin.queue(Reply(text='{"sentiment": "positive", "confidence": 3}'), Reply(text=GOOD))
+    chat = Chat(WIRE[provider], **standin.kwargs(provider))
+    assert chat.struct('Analyze', Analysis).confidence == 0.9
+    assert len(standin.requests) == 2
+    assert 'confidence must be between 0 and 1' in json.dumps(standin.requests[1].body)
+
+
+@pytest.mark.parametrize('provider', list(WIRE))
+def test_wire_always_invalid_raises_after_max_retries_plus_one_and_hist_stays_sendable(standin, provider):
+    standin.queue(*[Reply(text='{"sentiment": 1}')] * 2, Reply(text='Fine.'))
+    chat = Chat(WIRE[provider], **standin.kwargs(provider))
+    with pytest.raises(StructuredOutputError):
+        chat.struct('Analyze', Analysis, max_retries=1)
+    assert len(standin.requests) == 2
+    chat('OK, never mind.')                 # the stand-in refuses an invalid history with a 400
+    assert not standin.violations
+
+
+@pytest.mark.parametrize('provider', list(WIRE))
+def test_wire_tools_then_the_answer_through_the_forced_output_tool(standin, provider):
+    standin.queue(Reply(tool_calls=[ToolCall('simple_add', {'a': 2, 'b': 3})]),
+                  Reply(tool_calls=[ToolCall(OUTPUT_TOOL, {'name': 'Five', 'population': 5})]), Reply(text='Bye.'))
+    chat = Chat(WIRE[provider], tools=[simple_add], **standin.kwargs(provider))
+    assert chat.struct('Add, then name a city of that size', City, max_steps=4) == City('Five', 5)
+    tools = standin.requests[0].body.get('tools')
+    assert OUTPUT_TOOL in json.dumps(tools) and 'simple_add' in json.dumps(tools)
+    chat('Thanks')
+    assert not standin.violations and valid_hist(chat.hist)
+
+
+@pytest.mark.parametrize('provider', list(WIRE))
+def test_wire_streamed_partials_arrive_in_order(standin, provider):
+    standin.queue(Reply(text=json.dumps(REPORT), chunk_size=6))
+    _check_partials(list(Chat(WIRE[provider], **standin.kwargs(provider)).struct('Report', Report, stream=True)))
