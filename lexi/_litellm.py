@@ -10,6 +10,7 @@ import copy
 import importlib
 import inspect
 import random
+import re
 import uuid as _std_uuid
 from collections.abc import Mapping
 from functools import lru_cache
@@ -108,11 +109,13 @@ def unpatch_litellm() -> bool:
     return True
 
 
-# Workaround for abandoned streams, all LiteLLM versions lexi supports (checked up to 1.110):
-# LiteLLM's Anthropic stream iterator does not own its HTTP response (BerriAI/litellm#38082, open), and
-# closing the line generators it reads does not close the httpx response either (httpx closes it only
-# after the body was read to the end). So lexi finds the httpx responses behind a stream (attributes,
-# then the locals of its suspended generators) before LiteLLM's own close, and closes them itself.
+# Workaround for abandoned streams, LiteLLM 1.106.x and 1.107.x (measured; 1.108.0 and later release the
+# HTTP response themselves in CustomStreamWrapper.close / aclose, for OpenAI, Anthropic and Gemini alike):
+# the sync wrapper has no close(), and LiteLLM's Anthropic stream iterator does not own its HTTP response
+# (BerriAI/litellm#38082), while closing the line generators it reads does not close the httpx response
+# (httpx closes it only after the body was read to the end). So on those versions lexi finds the httpx
+# responses behind a stream (attributes, then the locals of its suspended generators) and closes them.
+_OWN_CLOSE = (1, 108)  # from this LiteLLM version on, its own close()/aclose() is enough
 _STREAM_ATTRS = ('completion_stream', 'response', 'http_response', 'streaming_response', '_iterator', 'iterator')
 
 
@@ -133,7 +136,7 @@ def close_stream(stream) -> None:
     """Release the HTTP response behind an unfinished sync LiteLLM stream (so a provider stops
     generating tokens nobody reads); see the workaround note above. Best effort: what cannot be
     closed is left to the garbage collector."""
-    found = _http_responses(stream)
+    found = _http_responses(stream) if version() < _OWN_CLOSE else []
     closers = [getattr(stream, 'close', None), getattr(getattr(stream, 'completion_stream', None), 'close', None)]
     for close in closers + [r.close for r in found]:
         if callable(close):
@@ -143,7 +146,7 @@ def close_stream(stream) -> None:
 
 async def aclose_stream(stream) -> None:
     "Release the HTTP response behind an unfinished async LiteLLM stream (CustomStreamWrapper.aclose, then the above)."
-    found = _http_responses(stream)
+    found = _http_responses(stream) if version() < _OWN_CLOSE else []
     aclose = getattr(stream, 'aclose', None)
     for close in ([aclose] if callable(aclose) else []) + [r.aclose for r in found]:
         try: await close()
@@ -152,10 +155,11 @@ async def aclose_stream(stream) -> None:
 
 # ---------------------------------------------------------------- reading LiteLLM's objects
 
+@lru_cache(maxsize=1)
 def version() -> tuple[int, ...]:
     "LiteLLM's version as numbers, e.g. (1, 110, 2), for the version guards of workarounds here."
     from importlib.metadata import version as v
-    return tuple(int(p) for p in v('litellm').split('.')[:3] if p.isdigit())
+    return tuple(int(p) for p in re.findall(r'\d+', v('litellm'))[:3])
 
 
 @lru_cache(maxsize=1)
