@@ -62,21 +62,46 @@ class Show:
     items: list
 
 
-@dataclass
 class Log:
-    "What a chat has recorded: its history (always valid to send), its usage, the last response it received, what the latest call spent."
-    hist: list = field(default_factory=list)
-    use: Use = field(default_factory=Use)
-    last_response: Any = None
-    last_use: Use = field(default_factory=Use)   # what the latest call spent
+    """What a chat has recorded: its history (always valid to send), its usage, the last response it
+    received, and what the latest call spent. Responses are priced when usage is first read, not
+    while a call runs (pricing right after each reply would compete with LiteLLM's own post-call work)."""
+    def __init__(self, hist: list | None = None):
+        self.hist, self.last_response = hist if hist is not None else [], None
+        self._use, self._last_use, self._unpriced = Use(), Use(), []
 
     def record(self, msgs: list, resp, model: str):
-        "Add `msgs` to the history and `resp` to the usage (priced as the model that answered it)."
+        "Add `msgs` to the history, and `resp` to the usage (priced as the model that answered it)."
         self.hist.extend(msgs)
-        use = Use.of(resp, answered_model(resp) or model)
-        self.use.add(use)
-        self.last_use.add(use)
+        self._unpriced.append((resp, model))
         self.last_response = resp
+
+    def _price(self):
+        while self._unpriced:
+            resp, model = self._unpriced.pop(0)
+            use = Use.of(resp, answered_model(resp) or model)
+            self._use.add(use)
+            self._last_use.add(use)
+
+    @property
+    def use(self) -> Use:
+        self._price()
+        return self._use
+
+    @use.setter
+    def use(self, value: Use):
+        self._price()
+        self._use = value
+
+    @property
+    def last_use(self) -> Use:
+        self._price()
+        return self._last_use
+
+    def begin_call(self):
+        "A new call starts: what it spends is counted apart as well."
+        self._price()
+        self._last_use = Use()
 
 
 def _names(models: list) -> str: return ', '.join(models)
@@ -153,7 +178,7 @@ def _failed(out: Output, c, tries: int, log: Log):
 
 def _steps(s: Settings, new: list, log: Log, ckpts: bool, out: Output | None):
     pending, rounds, tries, first_failed = list(new), 0, 0, None
-    log.last_use = Use()
+    log.begin_call()
     for n in itertools.count(1):
         final = rounds + 1 >= s.max_steps  # the last request allowed: no more tools (max_steps=1 means none at all)
         if final and rounds and s.final_prompt and not pending: pending.append(mk_msg(s.final_prompt))

@@ -11,6 +11,7 @@ import importlib
 import inspect
 import random
 import re
+import sys
 import uuid as _std_uuid
 from collections.abc import Mapping
 from functools import lru_cache
@@ -189,7 +190,7 @@ def answered_model(resp) -> str | None:
 
 def is_router(obj) -> bool:
     "True for a `litellm.Router` (checked only when LiteLLM is already imported: a Router needs it)."
-    import sys
+    if obj is None: return False
     mod = sys.modules.get('litellm')
     return mod is not None and isinstance(obj, mod.Router)
 
@@ -222,7 +223,9 @@ def sendable(m) -> dict:
     tool calls into dicts and rewrites content parts), so a chat's history stays exactly as recorded.
     A Message is dumped as LiteLLM itself would (exclude_none); tool calls held as dicts (see
     `assistant_message`) are copied as they are, not through Message's serializer (which warns)."""
-    if isinstance(m, Mapping): return copy.deepcopy(dict(m))
+    if isinstance(m, Mapping):
+        flat = all(v is None or isinstance(v, (str, int, float)) for v in m.values())
+        return dict(m) if flat else copy.deepcopy(dict(m))
     out = m.model_dump(exclude_none=True, exclude={'tool_calls'})
     if getattr(m, 'tool_calls', None): out['tool_calls'] = [_tc_dict(tc) for tc in m.tool_calls]
     return out

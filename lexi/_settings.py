@@ -12,6 +12,7 @@ checking, one entry in `_NORMALIZE`; Chat, AsyncChat and their signatures and he
 from __future__ import annotations
 import dataclasses
 import difflib
+import functools
 import inspect
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -67,12 +68,18 @@ class Settings:
         for name, value in given.items():
             if value is not None: changes.update(_NORMALIZE.get(name, _plain)(self, name, value, changes))
         if extra: changes['completion_kwargs'] = MappingProxyType({**self.completion_kwargs, **extra})
-        return dataclasses.replace(self, **changes) if changes else self
+        return self._with(changes) if changes else self
+
+    def _with(self, changes: dict) -> 'Settings':
+        "A copy with `changes` (already checked): the fields copied as they are, without re-running __init__."
+        new = object.__new__(Settings)
+        new.__dict__.update(self.__dict__, **changes)
+        return new
 
     def replace(self, **values) -> 'Settings':
         "A copy with options set to `values` (checked as `merge` checks them; tools replaced, not added)."
         reset = {'tools': ('tools', 'tool_fns'), 'ns': ('ns',)}
-        base = dataclasses.replace(self, **{f: _default(f) for k in values for f in reset.get(k, ())})
+        base = self._with({f: _default(f) for k in values for f in reset.get(k, ())})
         return base.merge(**values)
 
     @property
@@ -208,13 +215,18 @@ def _litellm_params() -> frozenset:
     return completion_params()
 
 
+@functools.lru_cache(maxsize=1024)
+def _near_miss(name: str) -> str | None:
+    "The lexi option `name` looks like a misspelling of, unless LiteLLM takes `name` itself (cached: it depends on the name only)."
+    close = difflib.get_close_matches(name, sorted(_OPTIONS) + list(_OTHER_NAMES), n=1, cutoff=0.75)
+    return close[0] if close and name not in _litellm_params() else None
+
+
 def _check_near_misses(extra: Mapping):
     "UsageError for a keyword that looks like a misspelt lexi option (and is not one LiteLLM takes)."
-    names = sorted(_OPTIONS) + list(_OTHER_NAMES)
     for k in extra:
-        close = difflib.get_close_matches(k, names, n=1, cutoff=0.75)
-        if close and k not in _litellm_params():
-            raise UsageError(f'{k}= is not a lexi option: did you mean {close[0]}=? (Keywords lexi does not know, '
+        if (meant := _near_miss(k)) is not None:
+            raise UsageError(f'{k}= is not a lexi option: did you mean {meant}=? (Keywords lexi does not know, '
                              'such as top_k or max_tokens, go to LiteLLM as they are.)')
 
 

@@ -48,11 +48,11 @@ class Use:
                    cost=response_cost(resp, model), calls=1)
 
     def __add__(self, other: 'Use') -> 'Use':
-        return Use(**{f.name: getattr(self, f.name) + getattr(other, f.name) for f in fields(self)})
+        return Use(**{n: getattr(self, n) + getattr(other, n) for n in _NAMES})
 
     def add(self, other: 'Use') -> 'Use':
         "Add `other` into this Use in place (a chat's running total); returns self."
-        for f in fields(self): setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
+        for n in _NAMES: setattr(self, n, getattr(self, n) + getattr(other, n))
         return self
 
     @property
@@ -66,3 +66,6 @@ class Use:
         return s + f'; Cost: ${self.cost:.6f}'
 
     def _repr_markdown_(self): return f'`{self}`'
+
+
+_NAMES = tuple(f.name for f in fields(Use))
