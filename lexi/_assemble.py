@@ -25,7 +25,7 @@ _SKIP = frozenset({'citation', 'thinking_blocks'})
 
 
 from ._util import get  # noqa: E402  (re-exported: the stream modules read fields through here)
-from ._litellm import set_fields  # noqa: E402
+from ._litellm import hidden_params, set_fields  # noqa: E402
 
 
 def chunk_delta(chunk):
@@ -70,7 +70,7 @@ def merged_provider_fields(deltas: list, thinking_blocks=None) -> dict:
 
 def restore_dropped(resp, chunks: list):
     "Fix `resp` (built by stream_chunk_builder from `chunks`) in place; returns it."
-    served = (get(resp, 'hidden_params') or {}).get('provider_response_model')
+    served = hidden_params(resp).get('provider_response_model')
     if served: resp.model = served
     if not get(resp, 'choices'): return resp
     msg = resp.choices[0].message
