@@ -162,6 +162,66 @@ def bench_cache_share(steps=20):
     return read / ceiling, read / total, ceiling / total
 
 
+REPORT_JSON = json.dumps({'title': 'Cities', 'cities': [{'name': f'City {i}', 'population': 1000 * i, 'note': 'x' * 20}
+                                                        for i in range(30)]})  # about 2 KB
+
+
+def _report_type():
+    from pydantic import BaseModel
+    class City(BaseModel):
+        name: str
+        population: int
+        note: str = ''
+    class Report(BaseModel):
+        title: str
+        cities: list[City]
+    return Report
+
+
+def bench_struct(rounds=200):
+    "chat.struct one turn vs bare litellm.completion sending the same response_format (and parsing nothing)."
+    import litellm
+    from lexi import Chat
+    from lexi.structured import Output
+    Report = _report_type()
+    fmt = Output(Report, tool_mode=False, user_tools=False).add_to({}, final=False)['response_format']
+    bare = lambda kw: litellm.completion(model=MODEL, messages=HI, response_format=fmt, **kw)
+    return paired(bare, lambda kw: Chat(MODEL, **kw).struct('Hi', Report), REPORT_JSON, rounds, settle=0.005)
+
+
+def bench_partials(sizes=(1, 4, 16, 64, 256)):
+    """What a streamed struct does per chunk (feed the text, build a partial instance when a field
+    completes), for the same ~2 KB object cut into pieces of each size: total and per-chunk time."""
+    from lexi.structured import Output
+    from lexi.testing import response_chunks, Reply
+    Report, out = _report_type(), None
+    res = []
+    for size in sizes:
+        chunks = response_chunks(Reply(text=REPORT_JSON, chunk_size=size))
+        def run():
+            view = Output(Report, tool_mode=False, user_tools=False).partials()
+            for c in chunks: view(c)
+        total = timed(run, 5)
+        res.append((size, len(chunks), total))
+    return res
+
+
+def bench_partials_growth(counts=(15, 30, 60, 120), size=4):
+    "The same per-chunk work for objects of 1, 2, 4 and 8 KB: linear total time means no quadratic re-parsing."
+    from lexi.structured import Output
+    from lexi.testing import response_chunks, Reply
+    Report, res = _report_type(), []
+    for n in counts:
+        text = json.dumps({'title': 'Cities', 'cities': [{'name': f'City {i}', 'population': 1000 * i, 'note': 'x' * 20}
+                                                        for i in range(n)]})
+        chunks = response_chunks(Reply(text=text, chunk_size=size))
+        def run():
+            view = Output(Report, tool_mode=False, user_tools=False).partials()
+            for c in chunks: view(c)
+        res.append((len(text), len(chunks), timed(run, 5)))
+    return res
+
+
 def main():
     li_t, li_m = import_cost('litellm')
     lx_t, lx_m = import_cost('lexi')
@@ -181,6 +241,15 @@ def main():
     share, of_input, ceiling = bench_cache_share()
     print(f'20-step cached Anthropic tool loop: cache reads {share:.2%} of the ceiling (goal >= 99.5%); '
           f'{of_input:.1%} of all input read from cache, ceiling {ceiling:.1%}')
+    r = bench_struct()
+    print(f"struct one turn (2 KB object): bare litellm with the same response_format {r['bare']*1000:.2f} ms, "
+          f"chat.struct {r['lexi']*1000:.2f} ms, ratio {r['wall_ratio']:.3f} wall (goal <= 1.03)")
+    for size, n, total in bench_partials():
+        print(f'streamed struct partials, 2 KB in {size:>3}-character chunks: {n:>5} chunks, {total*1000:7.2f} ms, '
+              f'{total/n*1e6:6.1f} µs per chunk, {total/len(REPORT_JSON)*1e6:5.2f} µs per character')
+    for size, n, total in bench_partials_growth():
+        print(f'streamed struct partials, {size/1000:4.1f} KB object in 4-character chunks: {n:>5} chunks, {total*1000:7.2f} ms, '
+              f'{total/n*1e6:5.1f} µs per chunk')
     for logging in (True, False):
         r = bench_stream(logging=logging)
         print(f"500-chunk stream (LiteLLM stream logging {'on' if logging else 'off'}): bare litellm {r['bare']*1000:.1f} ms, "

@@ -76,6 +76,28 @@ def _drop_added_nulls(value, s: dict):
     return value
 
 
+def _schemas(output_type) -> tuple:
+    """(the type's own schema, the schema asked for, its strict form or None, whether it is wrapped), made
+    once per type: building a schema reads docments from source, which costs milliseconds."""
+    key = _hashable(output_type)
+    if key is not None and key in _SCHEMAS: return _SCHEMAS[key]
+    own = type_schema(output_type)
+    wrapped = not (own.get('type') == 'object' and 'properties' in own)
+    asked = {'type': 'object', 'properties': {_WRAP: own}, 'required': [_WRAP]} if wrapped else own
+    out = (own, asked, strict_schema(asked), wrapped)
+    if key is not None and len(_SCHEMAS) < 256: _SCHEMAS[key] = out
+    return out
+
+
+_SCHEMAS: dict = {}
+
+
+def _hashable(tp):
+    try: hash(tp)
+    except TypeError: return None
+    return tp
+
+
 def _type_name(tp) -> str:
     name = getattr(tp, '__name__', None) or str(tp)
     return re.sub(r'[^a-zA-Z0-9_-]', '_', name)[:64] or 'answer'
@@ -122,10 +144,7 @@ class Output:
         if output_type is None or output_type is type(None):
             raise UsageError('output_type must be a type, e.g. a pydantic model or list[MyModel].')
         self.type, self.tool_mode, self.user_tools = output_type, tool_mode, user_tools
-        schema = type_schema(output_type)
-        self.wrapped = not (schema.get('type') == 'object' and 'properties' in schema)
-        self.schema = {'type': 'object', 'properties': {_WRAP: schema}, 'required': [_WRAP]} if self.wrapped else schema
-        self.strict = strict_schema(self.schema)
+        self.own, self.schema, self.strict, self.wrapped = _schemas(output_type)
         self.name = _type_name(output_type)
 
     @property
@@ -136,10 +155,11 @@ class Output:
     def add_to(self, kw: dict, final: bool) -> dict:
         "Request keywords `kw` with the output asked for (on the last request the output tool is forced)."
         if not self.tool_mode:
-            fmt = {'name': self.name, 'schema': self.strict or self.schema, 'strict': self.strict is not None}
+            fmt = {'name': self.name, 'schema': copy.deepcopy(self.strict or self.schema), 'strict': self.strict is not None}
             return {**kw, 'response_format': {'type': 'json_schema', 'json_schema': fmt}}
         forced = {'type': 'function', 'function': {'name': OUTPUT_TOOL}}
         tools = [t for t in kw.get('tools', ()) if get(t['function'], 'name') != OUTPUT_TOOL] + [self.tool]
+        tools[-1] = copy.deepcopy(tools[-1])  # LiteLLM may edit a schema it is given; the cached one stays as made
         return {**kw, 'tools': tools, 'tool_choice': 'required' if self.user_tools and not final else forced}
 
     def validate(self, value):
@@ -147,7 +167,7 @@ class Output:
         if self.wrapped:
             if not isinstance(value, dict) or _WRAP not in value: raise ValueError(f'expected an object with a "{_WRAP}" key')
             value = value[_WRAP]
-        return adapter(self.type).validate_python(_drop_added_nulls(value, type_schema(self.type)))
+        return adapter(self.type).validate_python(_drop_added_nulls(value, self.own))
 
     def check(self, reply) -> Checked:
         "What the assistant message `reply` means: a valid answer, tools to run first, or a reason to ask again."
@@ -191,7 +211,7 @@ class _Partials:
     "Feeds the answer's JSON text, as it streams, to a lenient parser; shows partial instances."
     def __init__(self, out: Output):
         from ._partial import PartialJSON
-        self.out, self.parser, self.index = out, PartialJSON(), None
+        self.out, self.parser, self.index, self.memo = out, PartialJSON(), None, {}
 
     def _text(self, chunk) -> str:
         choices = get(chunk, 'choices') or []
@@ -210,7 +230,7 @@ class _Partials:
         if not text or not self.parser.feed(text): return []
         value = self.parser.value
         if self.out.wrapped: value = value.get(_WRAP) if isinstance(value, dict) else None
-        return [] if value is None else [partial_instance(self.out.type, value)]
+        return [] if value is None else [partial_instance(self.out.type, value, self.memo)]
 
 
 # ---------------------------------------------------------------- partial instances
@@ -220,28 +240,44 @@ def _model_fields(tp) -> dict | None:
     return {k: f.annotation for k, f in fields.items()} if isinstance(tp, type) and isinstance(fields, dict) else None
 
 
-def partial_instance(tp, value):
+def _members(value, memo: dict | None, convert) -> list | dict:
+    """`convert(key, member)` for each member of a container (key: index or name), reusing what was converted
+    at the previous update for every member but the last one then: members complete in order, so only the
+    newest can still change."""
+    prev = memo.get(id(value)) if memo is not None else None
+    if isinstance(value, list):
+        keep = prev[1][:-1] if prev else []
+        out = keep + [convert(i, v) for i, v in enumerate(value[len(keep):], len(keep))]
+    else:
+        keep = dict(list(prev[1].items())[:-1]) if prev else {}
+        out = {**keep, **{k: convert(k, v) for k, v in value.items() if k not in keep}}
+    if memo is not None: memo[id(value)] = (value, out)  # the container is kept with it, so its id stays its own
+    return out
+
+
+def partial_instance(tp, value, memo: dict | None = None):
     """`value` (a partly streamed JSON value) as the caller's own type `tp`, without validation: a model
     or dataclass has the fields that arrived and None for the rest (`model_fields_set` says which
-    arrived); a TypedDict or dict has the keys that arrived; lists hold partial items."""
+    arrived); a TypedDict or dict has the keys that arrived; lists hold partial items. With `memo`
+    (one dict per stream), members that were complete at the previous call are not converted again:
+    successive partials share them."""
     origin, args = get_origin(tp), get_args(tp)
     if origin in (typing.Union, types.UnionType):
         inner = [a for a in args if a is not type(None)]
-        return partial_instance(inner[0], value) if len(inner) == 1 else value
-    if isinstance(value, list) and origin in (list, tuple, set) and args:
-        return [partial_instance(args[0], v) for v in value]
-    if not isinstance(value, dict): return copy.deepcopy(value) if isinstance(value, list) else value
+        if len(inner) == 1: return partial_instance(inner[0], value, memo)
+        tp, origin, args = Any, None, ()
+    by_name = lambda types_: (lambda k, v: partial_instance(types_.get(k, Any), v, memo))
+    if isinstance(value, list):
+        item = args[0] if origin in (list, tuple, set) and args else Any
+        return _members(value, memo, lambda i, v: partial_instance(item, v, memo))
+    if not isinstance(value, dict): return value
     if (fields := _model_fields(tp)) is not None:
-        given = {k: partial_instance(fields.get(k, Any), v) for k, v in value.items()}
+        given = _members(value, memo, by_name(fields))
         return tp.model_construct(_fields_set=set(given), **{**{k: None for k in fields}, **given})
     if dataclasses.is_dataclass(tp) and isinstance(tp, type):
-        hints = typing.get_type_hints(tp)
-        obj = object.__new__(tp)
-        for f in dataclasses.fields(tp):
-            object.__setattr__(obj, f.name, partial_instance(hints.get(f.name, Any), value[f.name]) if f.name in value else None)
+        given, obj = _members(value, memo, by_name(typing.get_type_hints(tp))), object.__new__(tp)
+        for f in dataclasses.fields(tp): object.__setattr__(obj, f.name, given.get(f.name))
         return obj
-    if is_typeddict(tp):
-        hints = typing.get_type_hints(tp)
-        return {k: partial_instance(hints.get(k, Any), v) for k, v in value.items()}
-    if origin is dict and len(args) == 2: return {k: partial_instance(args[1], v) for k, v in value.items()}
-    return copy.deepcopy(value)  # an untyped container: the caller's own copy, not the parser's live one
+    if is_typeddict(tp): return _members(value, memo, by_name(typing.get_type_hints(tp)))
+    val_type = args[1] if origin is dict and len(args) == 2 else Any
+    return _members(value, memo, lambda k, v: partial_instance(val_type, v, memo))

@@ -279,3 +279,12 @@ def test_wire_tools_then_the_answer_through_the_forced_output_tool(standin, prov
 def test_wire_streamed_partials_arrive_in_order(standin, provider):
     standin.queue(Reply(text=json.dumps(REPORT), chunk_size=6))
     _check_partials(list(Chat(WIRE[provider], **standin.kwargs(provider)).struct('Report', Report, stream=True)))
+
+
+def test_partials_built_incrementally_equal_fresh_ones_at_every_step():
+    from lexi._partial import PartialJSON
+    text, parser, memo = json.dumps(REPORT), PartialJSON(), {}
+    for i in range(0, len(text), 3):
+        if parser.feed(text[i:i + 3]) and parser.value is not None:
+            fast = partial_instance(Report, parser.value, memo)
+            assert fast.model_dump() == partial_instance(Report, json.loads(json.dumps(parser.value))).model_dump()
