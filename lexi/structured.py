@@ -66,25 +66,40 @@ def strict_schema(s: Any) -> Any:
     return {**out, 'properties': props, 'required': list(props), 'additionalProperties': False}
 
 
-def _drop_added_nulls(value, s: dict):
-    "`value` without the nulls a strict schema made the model send for optional fields (so defaults apply)."
-    if isinstance(value, dict) and isinstance(s.get('properties'), dict):
+def _null_dropper(s: dict):
+    """A function that removes, in place, the nulls a strict schema made the model send for optional fields of
+    a value of schema `s` (so their defaults apply); None when `s` has no such field anywhere. Made once per type."""
+    if not isinstance(s, dict): return None
+    if isinstance(s.get('properties'), dict):
         req, props = set(s.get('required', ())), s['properties']
-        return {k: _drop_added_nulls(v, props.get(k) or {}) for k, v in value.items()
-                if not (v is None and k not in req and k in props and not _nullable(props[k]))}
-    if isinstance(value, list) and isinstance(s.get('items'), dict): return [_drop_added_nulls(v, s['items']) for v in value]
-    return value
+        optional = [k for k, sub in props.items() if k not in req and not _nullable(sub)]
+        inner = {k: d for k, sub in props.items() if (d := _null_dropper(sub))}
+        if not optional and not inner: return None
+        def drop_in_object(v):
+            if not isinstance(v, dict): return
+            for k in optional:
+                if k in v and v[k] is None: del v[k]
+            for k, d in inner.items():
+                if k in v: d(v[k])
+        return drop_in_object
+    if (d := _null_dropper(s.get('items'))) is not None:
+        def drop_in_items(v):
+            for x in v if isinstance(v, list) else (): d(x)
+        return drop_in_items
+    return None
 
 
 def _schemas(output_type) -> tuple:
-    """(the type's own schema, the schema asked for, its strict form or None, whether it is wrapped), made
-    once per type: building a schema reads docments from source, which costs milliseconds."""
+    """(what removes forced nulls from an answer, the schema asked for as JSON, its strict form as JSON or
+    None, whether it is wrapped), made once per type: building a schema reads docments from source, which
+    costs milliseconds. Requests get fresh copies from the JSON (LiteLLM may edit a schema it is given)."""
     key = _hashable(output_type)
     if key is not None and key in _SCHEMAS: return _SCHEMAS[key]
     own = type_schema(output_type)
     wrapped = not (own.get('type') == 'object' and 'properties' in own)
     asked = {'type': 'object', 'properties': {_WRAP: own}, 'required': [_WRAP]} if wrapped else own
-    out = (own, asked, strict_schema(asked), wrapped)
+    strict = strict_schema(asked)
+    out = (_null_dropper(own) if strict else None, json.dumps(asked), json.dumps(strict) if strict else None, wrapped)
     if key is not None and len(_SCHEMAS) < 256: _SCHEMAS[key] = out
     return out
 
@@ -144,8 +159,18 @@ class Output:
         if output_type is None or output_type is type(None):
             raise UsageError('output_type must be a type, e.g. a pydantic model or list[MyModel].')
         self.type, self.tool_mode, self.user_tools = output_type, tool_mode, user_tools
-        self.own, self.schema, self.strict, self.wrapped = _schemas(output_type)
+        self._drop_nulls, self._schema_json, self._strict_json, self.wrapped = _schemas(output_type)
         self.name = _type_name(output_type)
+
+    @property
+    def schema(self) -> dict:
+        "The JSON schema asked for (a fresh copy)."
+        return json.loads(self._schema_json)
+
+    @property
+    def strict(self) -> dict | None:
+        "Its strict form (a fresh copy), or None when the schema cannot be strict."
+        return json.loads(self._strict_json) if self._strict_json else None
 
     @property
     def tool(self) -> dict:
@@ -155,11 +180,10 @@ class Output:
     def add_to(self, kw: dict, final: bool) -> dict:
         "Request keywords `kw` with the output asked for (on the last request the output tool is forced)."
         if not self.tool_mode:
-            fmt = {'name': self.name, 'schema': copy.deepcopy(self.strict or self.schema), 'strict': self.strict is not None}
+            fmt = {'name': self.name, 'schema': self.strict or self.schema, 'strict': self._strict_json is not None}
             return {**kw, 'response_format': {'type': 'json_schema', 'json_schema': fmt}}
         forced = {'type': 'function', 'function': {'name': OUTPUT_TOOL}}
         tools = [t for t in kw.get('tools', ()) if get(t['function'], 'name') != OUTPUT_TOOL] + [self.tool]
-        tools[-1] = copy.deepcopy(tools[-1])  # LiteLLM may edit a schema it is given; the cached one stays as made
         return {**kw, 'tools': tools, 'tool_choice': 'required' if self.user_tools and not final else forced}
 
     def validate(self, value):
@@ -167,13 +191,21 @@ class Output:
         if self.wrapped:
             if not isinstance(value, dict) or _WRAP not in value: raise ValueError(f'expected an object with a "{_WRAP}" key')
             value = value[_WRAP]
-        return adapter(self.type).validate_python(_drop_added_nulls(value, self.own))
+        if self._drop_nulls is not None: self._drop_nulls(value)   # `value` was parsed for this call: ours to change
+        return adapter(self.type).validate_python(value)
 
     def check(self, reply) -> Checked:
         "What the assistant message `reply` means: a valid answer, tools to run first, or a reason to ask again."
         return self._check_tool(reply) if self.tool_mode else self._check_text(get(reply, 'content') or '')
 
+    def _fast(self, raw: str):
+        "pydantic straight from the JSON text, when nothing needs doing first (a plain object, no forced nulls)."
+        if self.wrapped or (self._drop_nulls is not None and 'null' in raw) or not raw.lstrip().startswith('{'): return None
+        try: return adapter(self.type).validate_json(raw)
+        except Exception: return None   # the full path below says what is wrong
+
     def _try(self, raw: str) -> Checked:
+        if (value := self._fast(raw)) is not None: return Checked(ok=True, value=value, raw=raw)
         try: return Checked(ok=True, value=self.validate(parse_json_text(raw)), raw=raw)
         except Exception as e: return Checked(raw=raw, errors=_errors(e) if hasattr(e, 'errors') else [f'not valid JSON: {e}'])
 
