@@ -10,6 +10,7 @@ generator that does no I/O. It yields steps, each saying completely what its dri
 - `RunTools(calls, ns, parallel)`: run these tool calls, looking tools up only in `ns`
   (concurrently when `parallel`); send back one tool message per call, in order.
 - `Show(items)`: hand these items to the caller, in order.
+- `Wait(seconds)`: wait, then carry on: before a retry, or while a rate limit has no room.
 
 The generator returns the call's last ModelResponse (with `output_type`: the validated instance). Everything is recorded into the `Log` it is
 handed (history, usage, last response) before the caller sees it. When the driver's I/O fails, it
@@ -24,18 +25,19 @@ from typing import Any, Callable, Mapping
 
 from . import _caps
 from ._backend import models as reachable_models
-from ._litellm import answered_model, stream_chunk
+from ._litellm import answered_model, count_tokens, stream_chunk
 from ._request import build_request
 from ._settings import Settings
 from ._util import get
 from .cite import cite_footnote
-from .errors import StructuredOutputError, UsageError
+from .errors import StructuredOutputError, UsageError, is_retryable
+from .resilience import retry_wait
 from .structured import Output
 from .msgs import media_kinds, mk_msg
 from .tools import local_calls, mk_tc_result
 from .usage import Use
 
-__all__ = ['Send', 'RunTools', 'Show', 'Log', 'turn']
+__all__ = ['Send', 'RunTools', 'Show', 'Wait', 'Log', 'turn']
 
 
 @dataclass
@@ -60,6 +62,13 @@ class RunTools:
 class Show:
     "Hand these items to the caller (complete responses, tool results, a prefill chunk)."
     items: list
+
+
+@dataclass
+class Wait:
+    "Wait this long (without blocking an event loop), then send back None: before a retry, or for a rate limit."
+    seconds: float
+    why: str = ''
 
 
 class Log:
@@ -169,6 +178,40 @@ def _interrupted(e: BaseException, send: Send, pending: list, prefill, log: Log,
                 f'lexi: chat.hist keeps the {step - 1} completed step(s) of this call.')
 
 
+def _tokens(s: Settings, kw: dict) -> int:
+    "A request's tokens as a rate limit counts them: LiteLLM's estimate of its input, plus max_tokens."
+    out = s.completion_kwargs.get('max_tokens') or s.completion_kwargs.get('max_completion_tokens') or 0
+    return count_tokens(s.model, kw['messages']) + int(out)
+
+
+def _send(s: Settings, kw: dict, out, pending: list, prefill, log: Log, step: int):
+    """One request, sent again after a retryable failure that reached the caller with nothing (at most
+    `s.retries` times, waiting as lexi.resilience.retry_wait says); each attempt waits for the rate limit.
+    Returns (response, its assistant message)."""
+    tokens = _tokens(s, kw) if s.rate_limit is not None and s.rate_limit.tpm else 0
+    for attempt in itertools.count(1):
+        send = Send(kw, stream=s.stream, postproc=cite_footnote if s.stream else None,
+                    view=out.partials() if out and s.stream else None)
+        try:
+            if s.rate_limit is not None and (wait := s.rate_limit.reserve(tokens)) > 0: yield Wait(wait, 'rate limit')
+            resp = yield send
+            return resp, _reply(resp, prefill)
+        except Exception as e:
+            if attempt > s.retries or send.received or not is_retryable(e):
+                if attempt > 1: _note(e, f'lexi: gave up after {attempt} attempts (retries={s.retries}); this is the last error.')
+                _interrupted(e, send, pending, prefill, log, step)
+                raise
+            retry = e
+        except BaseException as e:
+            _interrupted(e, send, pending, prefill, log, step)
+            raise
+        try: yield Wait(retry_wait(retry, attempt, s.max_wait), f'retry after {type(retry).__name__}')
+        except BaseException as e:
+            _note(e, f'lexi: interrupted while waiting to retry after {type(retry).__name__}.')
+            _interrupted(e, send, pending, prefill, log, step)
+            raise
+
+
 def _failed(out: Output, c, tries: int, log: Log):
     "StructuredOutputError after the last attempt; hist keeps the answers the last reply needs to stay valid."
     log.hist.extend(m for m in c.reask if get(m, 'role') == 'tool')
@@ -184,15 +227,9 @@ def _steps(s: Settings, new: list, log: Log, ckpts: bool, out: Output | None):
         if final and rounds and s.final_prompt and not pending: pending.append(mk_msg(s.final_prompt))
         prefill = s.prefill if n == 1 else None
         kw = build_request(s, log.hist + pending, prefill=prefill, final=final, ckpts=ckpts)
-        send = Send(out.add_to(kw, final) if out else kw, stream=s.stream, postproc=cite_footnote if s.stream else None,
-                    view=out.partials() if out and s.stream else None)
+        kw = out.add_to(kw, final) if out else kw
         if s.stream and prefill: yield Show([stream_chunk(prefill)])
-        try:
-            resp = yield send
-            reply = _reply(resp, prefill)
-        except BaseException as e:
-            _interrupted(e, send, pending, prefill, log, n)
-            raise
+        resp, reply = yield from _send(s, kw, out, pending, prefill, log, n)
         log.record(pending + [reply], resp, s.model)
         pending, calls = [], local_calls(get(reply, 'tool_calls'))
         if out:

@@ -12,13 +12,16 @@ import inspect
 import random
 import re
 import sys
+import threading
+import time
 import uuid as _std_uuid
 from collections.abc import Mapping
 from functools import lru_cache
 
 __all__ = ['lm', 'lm_types', 'close_stream', 'aclose_stream', 'patch_litellm', 'unpatch_litellm', 'FIXED_ID', 'FIXED_CREATED',
            'completion_params', 'hidden_params', 'answered_model', 'is_router', 'router_models', 'sendable',
-           'set_fields', 'assistant_message', 'stream_chunk', 'version', 'litellm_error_kind']
+           'set_fields', 'assistant_message', 'stream_chunk', 'version', 'litellm_error_kind', 'response_headers',
+           'count_tokens', 'stall_guard', 'astall_timeout', 'async_timeout_error']
 
 FIXED_ID = 'chatcmpl-xxx'      # the `id` of every response while patched
 FIXED_CREATED = 1000000000     # the `created` timestamp of every response while patched
@@ -262,3 +265,69 @@ def litellm_error_kind(exc) -> str | None:
         classes = tuple(c for n in names if isinstance(c := getattr(mod, n, None), type))
         if isinstance(exc, classes): return kind
     return None
+
+
+def response_headers(exc) -> dict:
+    "The provider's HTTP response headers an exception carries, lower-cased ({} when none)."
+    found = getattr(exc, 'litellm_response_headers', None) or getattr(getattr(exc, 'response', None), 'headers', None)
+    try: return {str(k).lower(): v for k, v in dict(found or {}).items()}
+    except (TypeError, ValueError): return {}
+
+
+def count_tokens(model: str, messages: list) -> int:
+    "LiteLLM's estimate of the prompt tokens of `messages` for `model` (about 4 characters a token when it cannot tell)."
+    try: return int(lm().token_counter(model=model, messages=messages))
+    except Exception:
+        import json
+        return len(json.dumps(messages, default=str)) // 4
+
+
+# Workaround for streams that stall, LiteLLM 1.106.x and 1.107.x (measured: from 1.108.0 LiteLLM's own
+# `timeout` covers the wait between chunks for OpenAI, Anthropic and Gemini; before it, Gemini streams wait
+# for ever). There lexi watches the stream itself: when a read waits longer than `timeout`, the stream is
+# closed and the read ends in litellm.Timeout. Only the time spent waiting for the provider counts.
+_OWN_STREAM_TIMEOUT = (1, 108)
+
+
+def _timeout_error(seconds: float):
+    return lm().Timeout(message=f'lexi: the stream sent nothing for {seconds:g} s (timeout={seconds:g})',
+                        model='', llm_provider='')
+
+
+class _StallGuard:
+    "Closes the stream when one read waits longer than `seconds` (a thread of its own watches)."
+    def __init__(self, stream, seconds: float):
+        self.stream, self.seconds, self.fired = stream, seconds, False
+        self._since, self._done = None, threading.Event()
+        threading.Thread(target=self._watch, daemon=True, name='lexi-stall-guard').start()
+
+    def reading(self, on: bool): self._since = time.monotonic() if on else None
+
+    def _watch(self):
+        while not self._done.wait(self.seconds / 4):
+            since = self._since
+            if since is not None and time.monotonic() - since > self.seconds:
+                self.fired = True
+                close_stream(self.stream)
+                return
+
+    def stop(self): self._done.set()
+
+    def error(self, cause: BaseException):
+        "The error a read ends in: litellm.Timeout when the guard closed the stream, else `cause`."
+        return _timeout_error(self.seconds) if self.fired else cause
+
+
+def stall_guard(stream, seconds: float | None):
+    "A guard for a sync stream on a LiteLLM that does not time out between chunks itself; None when not needed."
+    if seconds is None or version() >= _OWN_STREAM_TIMEOUT: return None
+    return _StallGuard(stream, seconds)
+
+
+def astall_timeout(seconds: float | None) -> float | None:
+    "The time limit lexi puts on each read of an async stream (see above); None when LiteLLM keeps it itself."
+    return None if seconds is None or version() >= _OWN_STREAM_TIMEOUT else seconds
+
+
+def async_timeout_error(seconds: float):
+    return _timeout_error(seconds)

@@ -6,11 +6,16 @@ Pure: no I/O, and nothing is changed in place (LiteLLM gets fresh copies of ever
 from __future__ import annotations
 
 from ._cache import limit_ckpts, place_ckpts
-from ._litellm import sendable
+from ._litellm import is_router, sendable
 from .msgs import add_cache_ckpt
 from ._settings import EFFORT, Settings
 
 __all__ = ['build_request']
+
+
+def callable_backend(backend) -> bool:
+    "True for a plain function backend (LiteLLM's keywords such as max_retries mean nothing to it)."
+    return backend is not None and not is_router(backend)
 
 
 def _messages(s: Settings, msgs: list, ckpts: bool, prefill: str | None) -> list:
@@ -41,6 +46,8 @@ def build_request(s: Settings,           # the call's settings
     if s.temp is not None: kw['temperature'] = s.temp
     if s.think: kw['reasoning_effort'] = EFFORT[s.think]
     if s.search and not final: kw['web_search_options'] = {'search_context_size': EFFORT[s.search]}
+    if s.timeout is not None: kw['timeout'] = s.timeout
+    if not callable_backend(s.backend) and 'max_retries' not in s.completion_kwargs: kw['max_retries'] = 0  # lexi retries
     kw.update(s.completion_kwargs)
     if s.stream: kw.update(stream=True, stream_options=s.completion_kwargs.get('stream_options') or {'include_usage': True})
     return kw

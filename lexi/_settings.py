@@ -57,6 +57,10 @@ class Settings:
     struct_retries: int = 2                 # with output_type: times to ask again after an invalid answer
     keep_attempts: bool = True              # with output_type: keep invalid answers and the re-asks in hist
     tvars: Mapping = field(default_factory=lambda: _EMPTY)  # template variables (for template= and a Template sp)
+    retries: int = 2                        # times to send a request again after a retryable error (429, 5xx, timeouts)
+    max_wait: float = 60.0                  # longest wait before a retry, in seconds (Retry-After is capped by it)
+    timeout: float | None = None            # seconds LiteLLM waits for a request (and between a stream's chunks)
+    rate_limit: Any = None                  # a lexi.RateLimit shared with other chats: requests wait for capacity
     completion_kwargs: Mapping = field(default_factory=lambda: _EMPTY)    # other LiteLLM keywords (api_base, max_tokens, ...), sent with every request
 
     def merge(self, **given) -> 'Settings':
@@ -183,6 +187,24 @@ def _retries(s, name, value, changes):
     return {name: value}
 
 
+def _whole(s, name, value, changes):
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise UsageError(f'{name}={value!r}: pass a whole number >= 0.')
+    return {name: value}
+
+
+def _seconds(s, name, value, changes):
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+        raise UsageError(f'{name}={value!r}: pass a number of seconds >= 0.')
+    return {name: float(value)}
+
+
+def _rate_limit(s, name, value, changes):
+    from .resilience import RateLimit
+    if not isinstance(value, RateLimit): raise UsageError(f'rate_limit must be a lexi.RateLimit, not {type(value).__name__}.')
+    return {name: value}
+
+
 def _tvars(s, name, value, changes):
     if not isinstance(value, Mapping): raise UsageError(f'tvars must be a dict of template variables, not {type(value).__name__}.')
     return {name: MappingProxyType({**s.tvars, **value})}
@@ -201,7 +223,8 @@ def _text(s, name, value, changes):
 
 _NORMALIZE = {'model': _model, 'think': _effort, 'search': _effort, 'tools': _tools, 'ns': _ns,
               'cache_idxs': _cache_idxs, 'ttl': _ttl, 'max_steps': _max_steps, 'backend': _backend,
-              'sp': _sp, 'final_prompt': _text, 'prefill': _text, 'struct_retries': _retries, 'tvars': _tvars}
+              'sp': _sp, 'final_prompt': _text, 'prefill': _text, 'struct_retries': _retries, 'tvars': _tvars,
+              'retries': _whole, 'max_wait': _seconds, 'timeout': _seconds, 'rate_limit': _rate_limit}
 assert set(_NORMALIZE) <= _OPTIONS
 
 

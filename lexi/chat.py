@@ -7,13 +7,14 @@ call and `asyncio.gather`.
 """
 from __future__ import annotations
 import asyncio
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 from fastcore.basics import noop
 
 from ._backend import acomplete, check_backend, complete
 from ._calls import AsyncChatStream, ChatStream, Results, Turns
-from ._engine import Log, RunTools, Send, turn
+from ._engine import Log, RunTools, Send, Wait, turn
 from ._settings import (CALL_POSITIONAL, FINAL_PROMPT, INIT_POSITIONAL, Settings, call_signature, init_signature,
                         options_doc, split_positional)
 from ._util import get
@@ -160,6 +161,7 @@ class Chat(_ChatBase):
             try:
                 if isinstance(step, Send): out = yield from self._send(call.settings, step)
                 elif isinstance(step, RunTools): out = self._run_tools(step)
+                elif isinstance(step, Wait): time.sleep(step.seconds)
                 else: yield from step.items
             except BaseException as e: exc = e
 
@@ -167,7 +169,7 @@ class Chat(_ChatBase):
         "One request; when streaming, yield its chunks as they arrive. Returns the complete ModelResponse."
         resp = complete(settings.backend, step.request)
         if not step.stream: return resp
-        cap = stream_with_complete(resp, postproc=step.postproc or noop)
+        cap = stream_with_complete(resp, postproc=step.postproc or noop, stall_timeout=settings.timeout)
         step.received = cap.chunks
         for chunk in cap: yield from (step.view(chunk) if step.view else (chunk,))
         return cap.value
@@ -202,12 +204,13 @@ class AsyncChat(_ChatBase):
             out = exc = None
             try:
                 if isinstance(step, RunTools): out = await self._run_tools(step)
+                elif isinstance(step, Wait): await asyncio.sleep(step.seconds)
                 elif not isinstance(step, Send):
                     for o in step.items: yield o
                 elif not step.stream: out = await acomplete(call.settings.backend, step.request)
                 else:
                     cap = astream_with_complete(await acomplete(call.settings.backend, step.request),
-                                                postproc=step.postproc or noop)
+                                                postproc=step.postproc or noop, stall_timeout=call.settings.timeout)
                     step.received = cap.chunks
                     async for chunk in cap:
                         for o in (step.view(chunk) if step.view else (chunk,)): yield o

@@ -11,12 +11,13 @@ blocks with their text and signatures in provider_specific_fields, web search ca
 and every Gemini thought signature.
 """
 from __future__ import annotations
+import asyncio
 from typing import TYPE_CHECKING, Any, AsyncIterable, Callable, Iterable
 
 from fastcore.basics import noop
 
 from ._assemble import chunk_delta, compact_text_runs, get, restore_dropped
-from ._litellm import aclose_stream, close_stream, lm
+from ._litellm import aclose_stream, astall_timeout, async_timeout_error, close_stream, lm, stall_guard
 from .errors import UsageError
 from .tools import local_calls
 
@@ -39,11 +40,11 @@ def build_response(chunks: Iterable,                  # ModelResponseStream chun
 
 class _Capture:
     "What the sync and async captures share: the chunks seen, `.value`, `.done`."
-    def __init__(self, gen, postproc: Callable = noop):
+    def __init__(self, gen, postproc: Callable = noop, stall_timeout: float | None = None):
         if gen is None or get(gen, 'choices') is not None:
             raise UsageError(f'stream_with_complete needs the chunk stream LiteLLM returns for stream=True, got '
                              f'{type(gen).__name__}; pass stream=True, or use a complete response as it is.')
-        self.gen, self.postproc = gen, postproc
+        self.gen, self.postproc, self.stall_timeout = gen, postproc, stall_timeout
         self.chunks: list = []    # every chunk received so far (also after a failure: build_response(cap.chunks) gives the partial reply)
         self.value = None         # the complete ModelResponse, set only when the stream ended normally
         self.done = False         # True once the stream ended normally
@@ -78,11 +79,21 @@ class StreamCapture(_Capture):
     """
     def __iter__(self):
         self._start()
-        ended = False
+        ended, guard, it = False, stall_guard(self.gen, self.stall_timeout), iter(self.gen)
         try:
-            for chunk in self.gen: yield self._take(chunk)
+            while True:
+                if guard: guard.reading(True)
+                try: chunk = next(it)
+                except StopIteration: break
+                except Exception as e:
+                    if guard and guard.fired: raise guard.error(e) from e
+                    raise
+                finally:
+                    if guard: guard.reading(False)
+                yield self._take(chunk)
             ended = True
         finally:
+            if guard: guard.stop()
             if not ended: close_stream(self.gen)  # abandoned or failed: let the connection go
         return self._finish()
 
@@ -92,9 +103,15 @@ class AsyncStreamCapture(_Capture):
     async def __aiter__(self):
         self._start()
         ended = False
+        limit = astall_timeout(self.stall_timeout)
         try:
             if hasattr(self.gen, '__aiter__'):
-                async for chunk in self.gen: yield self._take(chunk)
+                it = self.gen.__aiter__()
+                while True:
+                    try: chunk = await (asyncio.wait_for(it.__anext__(), limit) if limit else it.__anext__())
+                    except StopAsyncIteration: break
+                    except asyncio.TimeoutError as e: raise async_timeout_error(limit) from e
+                    yield self._take(chunk)
             else:
                 for chunk in self.gen: yield self._take(chunk)
             ended = True
@@ -104,17 +121,19 @@ class AsyncStreamCapture(_Capture):
 
 
 def stream_with_complete(gen: Iterable,               # the chunk stream LiteLLM returns for stream=True
-                         postproc: Callable = noop    # called with each chunk before it is yielded (e.g. cite_footnote)
+                         postproc: Callable = noop,   # called with each chunk before it is yielded (e.g. cite_footnote)
+                         stall_timeout: float | None = None  # a read waiting longer than this ends in litellm.Timeout
                          ) -> StreamCapture:
     "Pass through every chunk of `gen`; once it ends, `.value` is the complete ModelResponse."
-    return StreamCapture(gen, postproc)
+    return StreamCapture(gen, postproc, stall_timeout)
 
 
 def astream_with_complete(agen: AsyncIterable,        # the async chunk stream of litellm.acompletion(stream=True)
-                          postproc: Callable = noop   # called with each chunk before it is yielded
+                          postproc: Callable = noop,  # called with each chunk before it is yielded
+                          stall_timeout: float | None = None  # a read waiting longer than this ends in litellm.Timeout
                           ) -> AsyncStreamCapture:
     "Async `stream_with_complete`: `async for` the chunks; afterwards `.value` is the complete ModelResponse."
-    return AsyncStreamCapture(agen, postproc)
+    return AsyncStreamCapture(agen, postproc, stall_timeout)
 
 
 def _tool_names(delta) -> list:

@@ -48,7 +48,7 @@ async def test_async_prefill_and_thinking_streamed(standin, provider):
 @pytest.mark.parametrize('status', [429, 500])
 async def test_async_provider_errors_leave_hist_unchanged(standin, provider, status):
     standin.queue(Reply(text='first'), Fault(status))
-    chat = mk_chat(standin, provider, AsyncChat)
+    chat = mk_chat(standin, provider, AsyncChat, retries=0)
     await run(chat, 'one')
     before = list(chat.hist)
     with pytest.raises((litellm.RateLimitError, litellm.InternalServerError, litellm.APIError)) as ei:

@@ -58,7 +58,7 @@ def test_a_backend_returning_something_else_is_a_clear_error_and_hist_is_kept():
 
 def test_last_response_is_the_last_one_received_and_survives_a_failure():
     backend = Scripted('first', ConnectionError('down'))
-    chat = Chat(MODEL, backend=backend)
+    chat = Chat(MODEL, backend=backend, retries=0)
     r = chat('a')
     with pytest.raises(ConnectionError): chat('b')
     assert chat.last_response is r

@@ -149,7 +149,7 @@ def test_unknown_tool_is_never_looked_up_in_globals():
 
 
 def test_provider_error_on_first_request_leaves_hist_unchanged():
-    chat = FakeChat(MODEL, script=[resp('a')])
+    chat = FakeChat(MODEL, script=[resp('a')], retries=0)
     chat('first')
     before = list(chat.hist)
     chat.scripted.queue(ConnectionError('down'))
@@ -161,7 +161,7 @@ def test_provider_error_on_first_request_leaves_hist_unchanged():
 
 def test_provider_error_mid_loop_keeps_completed_steps():
     chat = FakeChat(MODEL, tools=[simple_add], script=[resp(None, [tc('simple_add', {'a': 1, 'b': 1}, 'k')])],
-                    fail_at={2: ConnectionError('down')})
+                    fail_at={2: ConnectionError('down')}, retries=0)
     with pytest.raises(ConnectionError):
         chat('go', max_steps=5)
     assert roles(chat.hist) == ['user', 'assistant', 'tool'] and valid_hist(chat.hist)

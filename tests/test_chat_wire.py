@@ -209,7 +209,7 @@ def test_caching_over_a_22_step_tool_loop(standin):
 @pytest.mark.parametrize('status', [429, 500])
 def test_provider_errors_are_classified_and_leave_hist_unchanged(standin, provider, status):
     standin.queue(Reply(text='first'), Fault(status, retry_after=1 if status == 429 else None))
-    chat = mk_chat(standin, provider)
+    chat = mk_chat(standin, provider, retries=0)
     chat('one')
     before = list(chat.hist)
     with pytest.raises((litellm.RateLimitError, litellm.InternalServerError, litellm.APIError)) as ei:

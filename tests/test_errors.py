@@ -12,7 +12,7 @@ MODELS = {'openai': 'openai/gpt-4.1', 'anthropic': 'anthropic/claude-sonnet-4-5'
 def raised(standin, provider, fault):
     standin.queue(fault)
     with pytest.raises(Exception) as ei:
-        Chat(MODELS[provider], max_retries=0, **standin.kwargs(provider))('hi')
+        Chat(MODELS[provider], retries=0, **standin.kwargs(provider))('hi')
     return ei.value
 
 
@@ -41,11 +41,11 @@ def test_a_timeout_and_a_dropped_connection_are_retryable(standin):
     from lexi.testing import Reply
     standin.queue(Reply(text='late', delay=1.0))
     with pytest.raises(litellm.Timeout) as ei:
-        Chat(MODELS['openai'], timeout=0.2, max_retries=0, **standin.kwargs('openai'))('hi')
+        Chat(MODELS['openai'], timeout=0.2, retries=0, **standin.kwargs('openai'))('hi')
     assert is_retryable(ei.value)
     standin.queue(Reply(text='x', cut_after=0))
     with pytest.raises((litellm.APIConnectionError, litellm.InternalServerError)) as ei:  # LiteLLM's name for it varies
-        Chat(MODELS['anthropic'], **standin.kwargs('anthropic'))('hi')
+        Chat(MODELS['anthropic'], retries=0, **standin.kwargs('anthropic'))('hi')
     assert is_retryable(ei.value)
 
 

@@ -46,7 +46,7 @@ def test_a_near_miss_of_an_option_is_a_usage_error_naming_it(typo, meant):
     with pytest.raises(UsageError, match=f'did you mean {meant}='): Settings(MODEL).merge(**{typo: 1})
 
 
-@pytest.mark.parametrize('name', ['top_k', 'top_p', 'stop', 'seed', 'n', 'timeout', 'user', 'thinking', 'caching',
+@pytest.mark.parametrize('name', ['top_k', 'top_p', 'stop', 'seed', 'n', 'user', 'thinking', 'caching', 'top_logprobs',
                                   'parallel_tool_calls', 'final_prompt_value', 'num_retries'])
 def test_litellm_and_provider_keywords_pass_through(name):
     assert name in Settings(MODEL).merge(**{name: 1}).completion_kwargs

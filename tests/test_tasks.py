@@ -64,7 +64,7 @@ def test_a_judge_that_skips_an_issue_fails_it():
 
 
 def test_provider_errors_raise():
-    with pytest.raises(ConnectionError): run_task(Chat(MODEL, backend=Scripted(ConnectionError('down'))), 'x', issues=ISSUES)
+    with pytest.raises(ConnectionError): run_task(Chat(MODEL, backend=Scripted(ConnectionError('down')), retries=0), 'x', issues=ISSUES)
 
 
 @pytest.mark.parametrize('bad, match', [(dict(), 'msg or as template'), (dict(msg='x', template='y'), 'msg or as template'),

@@ -51,7 +51,7 @@ send such requests and get scripted answers to them. (To test how code handles a
 script `Fault(400, ...)`: it answers a valid request.)
 
 What you can script (one item per request, first in first out, shared by all providers):
-- `Reply(text, tool_calls, thinking, signature, search, finish, usage, model, delay, event_delay,
+- `Reply(text, tool_calls, thinking, signature, search, finish, usage, model, delay, event_delay, event_delay_from,
   cut_after, chunk_size)`: a model answer. Whether it goes out as JSON or as a stream depends on
   the request (`stream=True`, or Gemini's streaming endpoint).
 - `Fault(status, message, retry_after)`: an HTTP error with the provider's error body (and a

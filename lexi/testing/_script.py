@@ -79,6 +79,7 @@ class Reply:
     model: str | None = None                   # model name echoed back; None: the requested model
     delay: float = 0.0                         # seconds to wait before answering
     event_delay: float = 0.0                   # stream: seconds to wait before each event
+    event_delay_from: int = 0                  # stream: the first event that waits event_delay (0: all; 3: a stall after 3)
     cut_after: int | None = None               # stream: close the connection after this many events
     chunk_size: int | None = None              # stream: text piece length; None: one piece per word
 
@@ -170,6 +171,7 @@ class Request:
     model: str | None = None      # requested model (body 'model', or the Gemini path's model)
     error: str | None = None      # the stand-in's own error (nothing scripted, ...) or the provider rule broken
     client_closed: bool = False   # the client hung up before the whole answer was sent (an abandoned stream)
+    item: Any = field(default=None, repr=False)  # the scripted item that answered it (None: nothing was taken)
     size: int = field(default=0, repr=False)   # body length in bytes
 
     def __repr__(self):

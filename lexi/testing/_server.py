@@ -47,6 +47,7 @@ class Answer:
     events: list | None = None
     delay: float = 0.0
     event_delay: float = 0.0
+    event_delay_from: int = 0
     cut_after: int | None = None     # streams: stop after this many events; bodies: drop the connection unanswered
 
 
@@ -115,7 +116,7 @@ def _reply(owner, req: Request, r: Reply) -> Answer:
         return Answer(200, [('Content-Type', 'application/json')], json.dumps(mod.reply_json(turn)).encode(),
                       delay=r.delay, cut_after=r.cut_after)
     headers = [('Content-Type', 'text/event-stream; charset=utf-8'), ('Cache-Control', 'no-cache')]
-    return Answer(200, headers, events=mod.reply_events(turn), delay=r.delay, event_delay=r.event_delay,
+    return Answer(200, headers, events=mod.reply_events(turn), delay=r.delay, event_delay=r.event_delay, event_delay_from=r.event_delay_from,
                   cut_after=r.cut_after)
 
 
@@ -149,7 +150,7 @@ def plan(owner, req: Request) -> Answer:
                                            'and /models/{model}:generateContent (use srv.kwargs(provider))')
     broken = violation(req.provider, req.body) if kind == 'chat' and owner.strict else None
     if broken: return _rule_error(owner, req, broken)   # before taking an item: a refused request uses none
-    item = owner._take()
+    item = req.item = owner._take()
     if item is not None: return _scripted(owner, req, kind, item)
     retry = req.headers.get('x-stainless-retry-count', '0')
     hint = (f' (this is the OpenAI SDK retrying, x-stainless-retry-count={retry}: pass max_retries=0)'
@@ -237,7 +238,7 @@ class _Handler(BaseHTTPRequestHandler):
             if a.cut_after is not None and n >= a.cut_after:
                 self.close_connection = True  # no terminating chunk: the client sees a cut stream
                 return
-            if a.event_delay: time.sleep(a.event_delay)
+            if a.event_delay and n >= a.event_delay_from: time.sleep(a.event_delay)
             self.wfile.write(b'%x\r\n%s\r\n' % (len(event), event))
         self.wfile.write(b'0\r\n\r\n')
 

@@ -1,0 +1,84 @@
+"""Resilience: how long a chat waits before retrying a failed request, and `RateLimit`.
+
+Retries (`Chat(retries=2, max_wait=60)`): a request that fails with a retryable error (see
+`is_retryable`) before anything of it reached the caller is sent again, after the wait the provider
+asked for (`Retry-After`, in seconds or as an HTTP date) or else exponential backoff with jitter
+(tenacity's `wait_exponential_jitter`: about 1, 2, 4, 8 s ...), never longer than `max_wait`. A
+retried attempt leaves no trace in the history. LiteLLM's own retries, and those of the OpenAI SDK
+under it, are switched off (`max_retries=0`) so the attempts are exactly `retries + 1`.
+
+`RateLimit(rpm=, tpm=)` is shared by any number of chats, threads and tasks: each request reserves
+its place in time before it is sent, so requests wait for capacity instead of meeting 429s. Requests
+are spaced evenly (60/rpm seconds apart; a request of n tokens holds the token budget for
+n * 60/tpm seconds), so no window of any length ever holds more than the limit allows.
+"""
+from __future__ import annotations
+import asyncio
+import email.utils
+import threading
+import time
+
+from .errors import UsageError
+
+__all__ = ['RateLimit', 'retry_wait', 'retry_after']
+
+
+def retry_after(exc: BaseException) -> float | None:
+    "The seconds a provider's error asks to wait (its Retry-After header: seconds or an HTTP date), or None."
+    from ._litellm import response_headers
+    value = response_headers(exc).get('retry-after')
+    if value is None: return None
+    try: return max(0.0, float(value))
+    except ValueError: pass
+    try: when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError): return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+def retry_wait(exc: BaseException,  # the error of the failed attempt
+               attempt: int,        # which attempt failed (1 for the first)
+               max_wait: float      # the longest wait allowed
+               ) -> float:
+    "Seconds to wait before the next attempt: the provider's Retry-After, else exponential backoff with jitter; capped."
+    asked = retry_after(exc)
+    if asked is not None: return min(asked, max_wait)
+    import tenacity
+    state = tenacity.RetryCallState(None, None, (), {})
+    state.attempt_number = attempt
+    return min(tenacity.wait_exponential_jitter(max=max_wait)(state), max_wait)
+
+
+class RateLimit:
+    "Requests per minute and/or tokens per minute, shared by every chat given it (thread- and task-safe)."
+
+    def __init__(self, rpm: float | None = None,  # most requests a minute
+                 tpm: float | None = None):       # most tokens a minute (a request's estimated input plus max_tokens)
+        for name, v in (('rpm', rpm), ('tpm', tpm)):
+            if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float)) or v <= 0):
+                raise UsageError(f'RateLimit({name}={v!r}): pass a positive number, or None for no limit.')
+        if rpm is None and tpm is None: raise UsageError('RateLimit needs rpm=, tpm= or both.')
+        self.rpm, self.tpm = rpm, tpm
+        self._next_request = self._next_tokens = 0.0   # monotonic times from which the next request may go
+        self._lock = threading.Lock()
+
+    def reserve(self, tokens: int = 0  # the request's estimated tokens (counted against tpm)
+                ) -> float:
+        "Take the next free place for one request; the seconds to wait before sending it."
+        with self._lock:
+            now = time.monotonic()
+            start = max(now, self._next_request, self._next_tokens)
+            if self.rpm: self._next_request = start + 60.0 / self.rpm
+            if self.tpm: self._next_tokens = start + max(0, tokens) * 60.0 / self.tpm
+            return start - now
+
+    def acquire(self, tokens: int = 0):
+        "Wait (blocking this thread) until one request of `tokens` may be sent."
+        if (wait := self.reserve(tokens)) > 0: time.sleep(wait)
+
+    async def aacquire(self, tokens: int = 0):
+        "Wait (without blocking the event loop) until one request of `tokens` may be sent."
+        if (wait := self.reserve(tokens)) > 0: await asyncio.sleep(wait)
+
+    def __repr__(self):
+        parts = [f'rpm={self.rpm}'] * bool(self.rpm) + [f'tpm={self.tpm}'] * bool(self.tpm)
+        return f'RateLimit({", ".join(parts)})'
