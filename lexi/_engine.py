@@ -141,7 +141,7 @@ def turn(s: Settings, msg, log: Log):
     reach = reachable_models(s.backend, s.model)
     new = [] if msg is None else [mk_msg(msg)]
     _check(s, reach, log.hist + new)
-    return _steps(s, new, log, s.cache and _caps.wants_ckpts(reach), _output(s, reach))
+    return _steps(s, new, log, s.cache and _caps.wants_ckpts(reach), _output(s, reach), reach)
 
 
 def _note(exc: BaseException, text: str):
@@ -219,14 +219,14 @@ def _failed(out: Output, c, tries: int, log: Log):
                                  attempts=tries, raw=c.raw, errors=c.errors)
 
 
-def _steps(s: Settings, new: list, log: Log, ckpts: bool, out: Output | None):
+def _steps(s: Settings, new: list, log: Log, ckpts: bool, out: Output | None, reach: list):
     pending, rounds, tries, first_failed = list(new), 0, 0, None
     log.begin_call()
     for n in itertools.count(1):
         final = rounds + 1 >= s.max_steps  # the last request allowed: no more tools (max_steps=1 means none at all)
         if final and rounds and s.final_prompt and not pending: pending.append(mk_msg(s.final_prompt))
         prefill = s.prefill if n == 1 else None
-        kw = build_request(s, log.hist + pending, prefill=prefill, final=final, ckpts=ckpts)
+        kw = build_request(s, log.hist + pending, prefill=prefill, final=final, ckpts=ckpts, reach=reach)
         kw = out.add_to(kw, final) if out else kw
         if s.stream and prefill: yield Show([stream_chunk(prefill)])
         resp, reply = yield from _send(s, kw, out, pending, prefill, log, n)

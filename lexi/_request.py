@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from ._cache import limit_ckpts, place_ckpts
 from ._litellm import is_router, sendable
+from ._portable import for_models
 from .msgs import add_cache_ckpt
 from ._settings import EFFORT, Settings
 
@@ -18,7 +19,7 @@ def callable_backend(backend) -> bool:
     return backend is not None and not is_router(backend)
 
 
-def _messages(s: Settings, msgs: list, ckpts: bool, prefill: str | None) -> list:
+def _messages(s: Settings, msgs: list, ckpts: bool, prefill: str | None, reach: list) -> list:
     "System prompt, history and pending messages (checkpointed when `ckpts`), then the prefill."
     sys_ckpt = False
     if ckpts: msgs, sys_ckpt = place_ckpts(msgs, bool(s.sp), s.cache_idxs, s.ttl)
@@ -28,17 +29,18 @@ def _messages(s: Settings, msgs: list, ckpts: bool, prefill: str | None) -> list
         system = {'role': 'system', 'content': s.sp}
         head = [add_cache_ckpt(system, s.ttl) if sys_ckpt else system]
     tail = [{'role': 'assistant', 'content': prefill}] if prefill else []
-    return [sendable(m) for m in head + msgs + tail]
+    return for_models([sendable(m) for m in head + msgs + tail], reach)
 
 
 def build_request(s: Settings,           # the call's settings
                   msgs: list,            # history and this call's messages not yet in it
                   *, prefill: str | None,  # start of the reply to send, if any
                   final: bool,           # the last request the call may make: no tools, no search
-                  ckpts: bool            # place prompt-cache checkpoints (the provider needs them)
+                  ckpts: bool,           # place prompt-cache checkpoints (the provider needs them)
+                  reach: list | None = None  # the LiteLLM models the request may reach (default: s.model)
                   ) -> dict:
     "The keyword arguments of litellm.completion for one request."
-    kw = dict(model=s.model, messages=_messages(s, msgs, ckpts, prefill))
+    kw = dict(model=s.model, messages=_messages(s, msgs, ckpts, prefill, reach or [s.model]))
     if s.tools:
         kw['tools'] = list(s.tools)
         tc = 'none' if final else s.tool_choice

@@ -38,11 +38,13 @@ The rules, in the providers' words:
 - Anthropic: every `tool_use` has a `tool_result` in the next message ("`tool_use` ids were found
   without `tool_result` blocks immediately after"), every `tool_result` answers a `tool_use` of the
   previous message ("unexpected `tool_use_id` found in `tool_result` blocks"); at most 4 blocks with
-  cache_control (system, tools and messages); tool names unique; text blocks non-empty; messages
+  cache_control (system, tools and messages); tool names unique; tool_use ids (and the tool_use_id of
+  results) match `^[a-zA-Z0-9_-]+$`; text blocks non-empty; messages
   non-empty, each with content (but a final assistant message). Server tool blocks (web search,
   'srvtoolu_' ids) carry their own results.
 - OpenAI: an assistant message with tool_calls is followed by tool messages answering every
-  tool_call_id before any other role; a tool message answers a call of the assistant message before it.
+  tool_call_id before any other role; a tool message answers a call of the assistant message before it;
+  tool-call ids are at most 40 characters.
 - Gemini: contents non-empty, every content with parts; a model turn with N function calls is
   followed by a turn with N function responses, and responses only follow a function call turn;
   function declaration names unique.

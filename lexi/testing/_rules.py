@@ -8,6 +8,7 @@ body's own (after LiteLLM's translation), e.g. Anthropic's `messages.3` counts t
 in which LiteLLM has merged consecutive tool results and user text into one user message.
 """
 from __future__ import annotations
+import re
 from collections import Counter
 
 __all__ = ['violation', 'anthropic_violation', 'openai_violation', 'gemini_violation']
@@ -94,6 +95,19 @@ def _anthropic_tools_answered(msgs: list) -> str | None:
     return None
 
 
+_ANTHROPIC_ID = re.compile(r'^[a-zA-Z0-9_-]+$')
+
+
+def _anthropic_ids(msgs: list) -> str | None:
+    "Every tool_use id and tool_result tool_use_id matches ^[a-zA-Z0-9_-]+$ (Anthropic's pattern)."
+    for i, m in enumerate(msgs):
+        for k, b in enumerate(_blocks(m)):
+            key = {'tool_use': 'id', 'tool_result': 'tool_use_id'}.get(b.get('type'))
+            if key and not _ANTHROPIC_ID.match(str(b.get(key) or '')):
+                return f"messages.{i}.content.{k}.{b['type']}.{key}: String should match pattern '^[a-zA-Z0-9_-]+$'"
+    return None
+
+
 def anthropic_violation(body: dict) -> str | None:
     "The first Anthropic Messages API rule `body` breaks, or None."
     msgs = [m for m in body.get('messages') or [] if isinstance(m, dict)]
@@ -102,14 +116,15 @@ def anthropic_violation(body: dict) -> str | None:
     if dup is not None: return f'tools: Tool names must be unique. ({dup!r} appears more than once)'
     n = _anthropic_cache_blocks(body)
     if n > _MAX_CACHE_BLOCKS: return f'A maximum of {_MAX_CACHE_BLOCKS} blocks with cache_control may be provided. Found {n}.'
-    return _anthropic_content(body, msgs) or _anthropic_tools_answered(msgs)
+    return _anthropic_content(body, msgs) or _anthropic_ids(msgs) or _anthropic_tools_answered(msgs)
 
 
 # -- OpenAI /chat/completions. Its 400 messages (param 'messages.[N].role'): "An assistant message with
 # 'tool_calls' must be followed by tool messages responding to each 'tool_call_id'. The following tool_call_ids
 # did not have response messages: ..."; "Invalid parameter: messages with role 'tool' must be a response to a
 # preceeding message with 'tool_calls'." (sic); "Invalid parameter: 'tool_call_id' of '...' not found in
-# 'tool_calls' of previous message." Duplicate tool names are not checked: no OpenAI refusal of them is on record.
+# 'tool_calls' of previous message."; "Invalid 'messages[N].tool_calls[K].id': string too long. Expected a string
+# with maximum length 40, but got a string with length L instead." Duplicate tool names are not checked: no OpenAI refusal of them is on record.
 
 def _call_ids(msg) -> list:
     return [tc.get('id') for tc in msg.get('tool_calls') or [] if isinstance(tc, dict)]
@@ -140,9 +155,24 @@ def _openai_tool_answers(msgs: list, i: int) -> str | None:
     return None
 
 
+_OPENAI_ID_MAX = 40
+
+
+def _openai_ids(msgs: list) -> str | None:
+    "Tool-call ids are at most 40 characters."
+    for i, m in enumerate(msgs):
+        for k, tc in enumerate(c for c in m.get('tool_calls') or [] if isinstance(c, dict)):
+            n = len(str(tc.get('id') or ''))
+            if n > _OPENAI_ID_MAX:
+                return (f"Invalid 'messages[{i}].tool_calls[{k}].id': string too long. Expected a string with maximum "
+                        f"length {_OPENAI_ID_MAX}, but got a string with length {n} instead.")
+    return None
+
+
 def openai_violation(body: dict) -> str | None:
     "The first OpenAI chat completions rule `body` breaks, or None."
     msgs = [m for m in body.get('messages') or [] if isinstance(m, dict)]
+    if err := _openai_ids(msgs): return err
     for i, m in enumerate(msgs):
         err = (_openai_calls_answered(msgs, i) if m.get('role') == 'assistant' and m.get('tool_calls')
                else _openai_tool_answers(msgs, i) if m.get('role') == 'tool' else None)

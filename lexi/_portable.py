@@ -1,0 +1,101 @@
+"""A history that moves between providers: each request carries only what the models it may reach take.
+
+The stored history keeps everything a reply brought (thinking blocks and signatures, server-side
+search blocks, citations, tool-call ids as the provider made them); the outgoing copy is shaped here,
+for every model the request may reach (one model, or a Router group's deployments):
+
+- Anthropic-style fields (`thinking_blocks`, `reasoning_content`, `provider_specific_fields`, which
+  LiteLLM reads for Anthropic and Gemini to rebuild thinking, signatures and server-tool blocks) go only
+  to providers LiteLLM rebuilds them for. OpenAI-format APIs refuse unknown message fields (for example
+  "Extra inputs are not permitted, field: 'messages[2].thinking_blocks'"), and DeepSeek refuses
+  `reasoning_content` in its input.
+- Calls the provider ran itself (server-side web search, 'srvtoolu_' ids) are left out for others:
+  they carry no tool result another provider would accept.
+- Tool-call ids are mapped where the target refuses them: OpenAI takes at most 40 characters;
+  Anthropic takes `^[a-zA-Z0-9_-]+$`, at most 64. A refused id becomes its allowed characters and a short
+  hash of the whole id (deterministic, and distinct ids stay distinct), on the call and on its result alike.
+  Gemini ids are left as they are (LiteLLM carries Gemini's thought signatures in them).
+- cache_control marks go only to providers that use them, and OpenAI-format APIs get tool calls with only
+  their own keys (id, type, function).
+"""
+from __future__ import annotations
+import hashlib
+import re
+
+from . import _caps
+
+__all__ = ['for_models']
+
+_THINKING_FIELDS = ('thinking_blocks', 'reasoning_content', 'provider_specific_fields')
+_READS_FIELDS = {'anthropic', 'gemini', 'vertex_ai', 'vertex_ai_beta', 'bedrock', 'bedrock_converse'}
+_GEMINI = {'gemini', 'vertex_ai', 'vertex_ai_beta'}
+_ANTHROPIC_ID = re.compile(r'^[a-zA-Z0-9_-]{1,64}$')
+
+
+def _family(model: str) -> str:
+    "'anthropic' (Claude anywhere), 'gemini', or 'openai' (the OpenAI wire format: OpenAI and compatible APIs)."
+    p = _caps.provider(model)
+    if _caps.uses_cache_ckpts(model) or p == 'anthropic': return 'anthropic'
+    if p in _GEMINI and 'claude' not in model.lower(): return 'gemini'
+    return 'openai' if p not in _READS_FIELDS else 'other'
+
+
+def _id_rule(families: set):
+    "How ids must look for every family the request may reach: (max length, allowed pattern or None); None: any."
+    if families <= {'gemini', 'other'}: return None
+    return (40 if 'openai' in families else 64), (None if families == {'openai'} else re.compile(r'[^a-zA-Z0-9_-]'))
+
+
+def _map_id(tcid, rule) -> str:
+    if rule is None or not isinstance(tcid, str): return tcid
+    most, bad = rule
+    if len(tcid) <= most and (bad is None or not bad.search(tcid)) and tcid: return tcid
+    digest = hashlib.sha256(tcid.encode()).hexdigest()[:10]
+    safe = bad.sub('_', tcid) if bad is not None else tcid
+    return f'{safe[:most - 11]}_{digest}'
+
+
+def _is_server_call(tc) -> bool: return str((tc or {}).get('id') or '').startswith('srvtoolu_')
+
+
+_INTERESTING = frozenset(('tool_calls', 'tool_call_id', 'cache_control') + _THINKING_FIELDS)
+
+
+def _plain_call(tc: dict) -> dict:
+    "A tool call with only the keys of the OpenAI format (Anthropic's carry `caller`, LiteLLM's `index`)."
+    fn = tc.get('function') or {}
+    return {'id': tc.get('id'), 'type': tc.get('type') or 'function',
+            'function': {'name': fn.get('name'), 'arguments': fn.get('arguments') or '{}'}}
+
+
+def _shape(m: dict, keep_fields: bool, keep_server: bool, rule, keep_ckpts: bool) -> dict:
+    if not (_INTERESTING & m.keys() or (not keep_ckpts and isinstance(m.get('content'), list))): return m
+    out = dict(m)
+    if not keep_fields:
+        for k in _THINKING_FIELDS: out.pop(k, None)
+    if out.get('tool_calls'):
+        calls = [tc if keep_fields else _plain_call(tc) for tc in out['tool_calls'] if keep_server or not _is_server_call(tc)]
+        out['tool_calls'] = [{**tc, 'id': _map_id(tc.get('id'), rule)} for tc in calls] or None
+        if out['tool_calls'] is None:
+            out.pop('tool_calls')
+            if not out.get('content'): out['content'] = ''   # only server calls: no tool call left to carry
+    if out.get('role') == 'tool': out['tool_call_id'] = _map_id(out.get('tool_call_id'), rule)
+    if not keep_ckpts:
+        out.pop('cache_control', None)
+        if isinstance(out.get('content'), list):
+            out['content'] = [{k: v for k, v in p.items() if k != 'cache_control'} if isinstance(p, dict) else p
+                              for p in out['content']]
+    return out
+
+
+def for_models(msgs: list,   # the outgoing messages, plain dicts (already copies: changed freely)
+               models: list  # the LiteLLM models the request may reach
+               ) -> list:
+    "The messages in a form every one of `models` takes (see the module docstring)."
+    families = {_family(m) for m in models}
+    keep_fields = families <= {'anthropic', 'gemini', 'other'}
+    keep_server = families == {'anthropic'}
+    keep_ckpts = any(map(_caps.uses_cache_ckpts, models))
+    rule = _id_rule(families)
+    if keep_fields and keep_server and keep_ckpts and rule is None: return msgs
+    return [_shape(m, keep_fields, keep_server, rule, keep_ckpts) for m in msgs]
