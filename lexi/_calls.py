@@ -7,15 +7,21 @@ unanswered tool calls are recorded as not run. A stream superseded that way (or 
 at all) raises UsageError when read again, rather than coming back silently empty.
 """
 from __future__ import annotations
+import asyncio
 import threading
 
 from .errors import UsageError
 
-__all__ = ['Results', 'ChatStream', 'AsyncChatStream', 'Turns']
+__all__ = ['Results', 'ChatStream', 'AsyncChatStream', 'Turns', 'StreamCancelled']
 
 SUPERSEDED = ('This stream was superseded: a later call on the same chat started before it was read to the end. '
               'Calls on one chat run one after another: read a stream to its end (or close it) before the next '
               'call, or use one chat per conversation. chat.hist keeps what this stream recorded.')
+
+
+class StreamCancelled(BaseException):
+    """Thrown into a stream's engine when its caller cancelled it (`stream.cancel()`): like an interruption,
+    it keeps the text already streamed as the assistant's reply. It never reaches the caller: the stream ends."""
 
 
 class Results(list):
@@ -35,6 +41,8 @@ class _Call:
         self.busy = False           # a step of the call is executing right now
         self.superseded = False     # a later call on the chat took over before this one ended
         self.done = False           # the call has ended (normally or not)
+        self.cancelled = False      # cancel() was called
+        self._reading = None        # the provider stream being read (closed by cancel() from another thread)
 
     def _check(self):
         if self.superseded: raise UsageError(SUPERSEDED)
@@ -57,12 +65,29 @@ class ChatStream(_Call):
     def __next__(self):
         self._check()
         if self.done: raise StopIteration
+        if self.cancelled: return self._stop()
         self.started = self.busy = True
         try: return next(self._gen)
-        except BaseException:
-            self.done = True
-            raise
-        finally: self.busy = False
+        except StreamCancelled: raise StopIteration from None
+        finally: self.busy, self.done = False, self.done or _ended(self._gen)
+
+    def _stop(self):
+        "End a cancelled stream: the engine records what was shown; nothing more is read."
+        self.done = True
+        if self.started:
+            try: self._gen.throw(StreamCancelled())
+            except (StreamCancelled, StopIteration): pass
+        else: self._gen.close()
+        raise StopIteration
+
+    def cancel(self):
+        """Stop the stream, from any thread: iteration ends, the HTTP response is closed, the text already
+        streamed stays in the history as the assistant's (partial) reply and unfinished tool calls are dropped.
+        `cancelled` is then True. A tool already running finishes first."""
+        self.cancelled = True
+        if self.busy and self._reading is not None:
+            from ._litellm import close_stream
+            close_stream(self._reading)   # a read waiting in another thread ends now
 
     def close(self):
         "Stop the stream: release its HTTP response and record what it streamed (see the module docstring)."
@@ -86,15 +111,35 @@ class AsyncChatStream(_Call):
     async def __anext__(self):
         self._check()
         if self.done: raise StopAsyncIteration
+        if self.cancelled: return await self._stop()
         if not self.started:
             self.started = True
             await self._turns.aclose_superseded()
-        self.busy = True
+        self._loop, self._task, self.busy = asyncio.get_running_loop(), asyncio.current_task(), True
         try: return await self._gen.__anext__()
-        except BaseException:
-            self.done = True
-            raise
-        finally: self.busy = False
+        except (StreamCancelled, asyncio.CancelledError):
+            if not self.cancelled: raise           # the caller's task was cancelled: that cancellation goes on
+            if hasattr(self._task, 'uncancel'): self._task.uncancel()  # ours: the task carries on after the stream
+            raise StopAsyncIteration from None
+        finally: self.busy, self.done = False, self.done or self.cancelled or _ended(self._gen)
+
+    async def _stop(self):
+        self.done = True
+        if self.started:
+            try: await self._gen.athrow(StreamCancelled())
+            except (StreamCancelled, StopAsyncIteration): pass
+        else: await self._gen.aclose()
+        raise StopAsyncIteration
+
+    def cancel(self):
+        """Stop the stream, from any thread (see ChatStream.cancel): a read in progress is cancelled at once."""
+        self.cancelled = True
+        loop = getattr(self, '_loop', None)
+        if loop is not None and not loop.is_closed(): loop.call_soon_threadsafe(self._cancel_read)
+
+    def _cancel_read(self):
+        "In the stream's event loop: cancel the read in progress (only while the stream is the one awaiting)."
+        if self.busy and self._task is not None and not self._task.done(): self._task.cancel()
 
     def __await__(self): return self._itself().__await__()
 
@@ -113,6 +158,11 @@ class AsyncChatStream(_Call):
         try: items = [o async for o in self._gen]
         finally: self.busy, self.done = False, True
         return self._result(items)
+
+
+def _ended(gen) -> bool:
+    "True once a (sync or async) generator has finished."
+    return getattr(gen, 'gi_frame', getattr(gen, 'ag_frame', True)) is None
 
 
 class Turns:

@@ -47,7 +47,7 @@ class Send:
     stream: bool = False                 # pass the reply's chunks to the caller as they arrive
     postproc: Callable | None = None     # applied to each chunk (in place) before the caller sees it
     view: Callable | None = None         # chunk -> the items the caller sees for it (None: the chunk itself)
-    received: list = field(default_factory=list)  # the chunks the caller was given so far (the driver keeps it)
+    received: list = field(default_factory=list)  # the chunks passed to the caller so far (the driver appends them)
 
 
 @dataclass

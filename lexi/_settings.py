@@ -34,7 +34,7 @@ _EMPTY = MappingProxyType({})
 @dataclass(frozen=True)
 class Settings:
     "Everything that decides what a chat call sends and does; build it with `Settings(model).merge(...)`."
-    model: str                              # LiteLLM model name (or a Router's model group), e.g. 'anthropic/claude-sonnet-4-5'
+    model: str                              # LiteLLM model name (or a Router's model group; Chat also takes a list of models)
     sp: str = ''                            # system prompt
     temp: float | None = None               # temperature; sent only when given
     think: str | None = None                # reasoning effort 'l'/'m'/'h' (LiteLLM's reasoning_effort)
@@ -230,7 +230,7 @@ assert set(_NORMALIZE) <= _OPTIONS
 
 # ---------------------------------------------------------------- near misses
 
-_OTHER_NAMES = ('msg', 'hist', 'template')  # parameters of Chat and its calls that are not options
+_OTHER_NAMES = ('msg', 'hist', 'template', 'route')  # parameters of Chat and its calls that are not options
 
 
 def _litellm_params() -> frozenset:
@@ -256,11 +256,13 @@ def _check_near_misses(extra: Mapping):
 # ---------------------------------------------------------------- signatures and help text
 
 INIT_POSITIONAL = ('model', 'sp', 'temp', 'search', 'tools', 'hist', 'ns', 'cache', 'cache_idxs', 'ttl')
+INIT_INPUTS = ('route',)  # what only Chat(...) takes, besides hist: keyword-only
 CALL_POSITIONAL = ('msg', 'prefill')
 CALL_INPUTS = ('template',)  # what a call sends, besides msg: keyword-only, not options
 _DOCS = {'msg': "the user's message: text, media bytes, a Path, a list of parts, or a message (None: continue)",
          'hist': 'history to continue: strings, message dicts, Messages, or fmt2hist output',
          'template': "the user's message as a jinja2 template (a str, Path or lexi.Template), filled from tvars",
+         'route': "with a list of models (a litellm.Router is built): 'fallback' (in order), 'shuffle', or a LiteLLM strategy",
          'completion_kwargs': 'other keywords go to LiteLLM with every request (api_base, max_tokens, top_k, ...)'}
 
 
@@ -288,6 +290,7 @@ def _signature(positional: tuple, defaults, typed: bool) -> inspect.Signature:
     params = [P('self', P.POSITIONAL_OR_KEYWORD)]
     params += [_param(n, P.POSITIONAL_OR_KEYWORD, P.empty if n == 'model' else defaults(n), typed) for n in positional]
     if positional == CALL_POSITIONAL: params += [P(n, P.KEYWORD_ONLY, default=None) for n in CALL_INPUTS]
+    if positional == INIT_POSITIONAL: params += [P('route', P.KEYWORD_ONLY, default='fallback')]
     params += [_param(n, P.KEYWORD_ONLY, defaults(n), typed) for n in _FIELDS if n not in positional and n not in _INTERNAL]
     return inspect.Signature(params + [P('completion_kwargs', P.VAR_KEYWORD)])
 

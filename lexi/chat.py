@@ -12,8 +12,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 from fastcore.basics import noop
 
-from ._backend import acomplete, check_backend, complete
-from ._calls import AsyncChatStream, ChatStream, Results, Turns
+from ._backend import _PER_DEPLOYMENT, acomplete, check_backend, complete, routed
+from ._calls import AsyncChatStream, ChatStream, Results, StreamCancelled, Turns
 from ._engine import Log, RunTools, Send, Wait, turn
 from ._settings import (CALL_POSITIONAL, FINAL_PROMPT, INIT_POSITIONAL, Settings, call_signature, init_signature,
                         options_doc, split_positional)
@@ -21,6 +21,7 @@ from ._util import get
 from .display import register_notebook_display
 from .msgs import mk_msgs
 from .errors import UsageError
+from ._litellm import aclose_stream
 from .stream import astream_with_complete, stream_with_complete
 from .templates import Template, render
 from .tools import acall_tool, call_tool
@@ -43,9 +44,10 @@ class _ChatBase:
     _is_async = False
     _Stream = ChatStream
 
-    def __init__(self, model, *args, hist=None, **options):
+    def __init__(self, model, *args, hist=None, route: str = 'fallback', **options):
         options.update(split_positional(args, INIT_POSITIONAL[1:], type(self).__name__))
         if 'hist' in options: hist = options.pop('hist')
+        if isinstance(model, (list, tuple)): model, options = _routed(model, route, options)
         settings = Settings(model='-').merge(model=model, **options)
         if isinstance(settings.sp, Template): settings = settings.replace(sp=settings.sp.render(**settings.tvars))
         check_backend(settings.backend, self._is_async)
@@ -135,6 +137,15 @@ class _ChatBase:
                 f'- messages: {len(self.hist)}\n- use: {self.use}\n\n</details>')
 
 
+def _routed(models: list | tuple, route: str, options: dict):
+    "A model list becomes a litellm.Router behind the chat (its api_base/api_key go to each deployment)."
+    if options.get('backend') is not None:
+        raise UsageError('pass either a list of models or backend=, not both (a list of models builds its own Router).')
+    shared = {k: options.pop(k) for k in _PER_DEPLOYMENT if k in options}
+    model, router = routed(list(models), route, shared)
+    return model, {**options, 'backend': router}
+
+
 def _advance(eng, out, exc):
     "The engine's next step after `out` (or after throwing `exc` in); StopIteration when the call is done."
     return eng.throw(exc) if exc is not None else eng.send(out)
@@ -153,25 +164,34 @@ class Chat(_ChatBase):
         "Do the engine's I/O (see lexi/_engine.py); each result goes to the engine before the caller sees it."
         out = exc = None
         while True:
+            if call.cancelled and exc is None: exc = StreamCancelled()
             try: step = _advance(eng, out, exc)
             except StopIteration as stop:
                 call.value = stop.value
                 return
             out = exc = None
             try:
-                if isinstance(step, Send): out = yield from self._send(call.settings, step)
+                if isinstance(step, Send): out = yield from self._send(call, step)
                 elif isinstance(step, RunTools): out = self._run_tools(step)
                 elif isinstance(step, Wait): time.sleep(step.seconds)
                 else: yield from step.items
-            except BaseException as e: exc = e
+            except BaseException as e: exc = StreamCancelled() if call.cancelled else e
 
-    def _send(self, settings, step: Send):
+    def _send(self, call, step: Send):
         "One request; when streaming, yield its chunks as they arrive. Returns the complete ModelResponse."
-        resp = complete(settings.backend, step.request)
+        resp = complete(call.settings.backend, step.request)
         if not step.stream: return resp
-        cap = stream_with_complete(resp, postproc=step.postproc or noop, stall_timeout=settings.timeout)
-        step.received = cap.chunks
-        for chunk in cap: yield from (step.view(chunk) if step.view else (chunk,))
+        cap = stream_with_complete(resp, postproc=step.postproc or noop, stall_timeout=call.settings.timeout)
+        call._reading, chunks = resp, iter(cap)
+        try:
+            for chunk in chunks:
+                if call.cancelled: raise StreamCancelled()
+                step.received.append(chunk)
+                yield from (step.view(chunk) if step.view else (chunk,))
+            if call.cancelled: raise StreamCancelled()   # a read cancel() cut short may end as if complete
+        finally:
+            call._reading = None
+            chunks.close()
         return cap.value
 
     def _run_tools(self, step: RunTools) -> list:
@@ -197,6 +217,7 @@ class AsyncChat(_ChatBase):
         "The async twin of Chat._drive: the same engine, awaited I/O."
         out = exc = None
         while True:
+            if call.cancelled and exc is None: exc = StreamCancelled()
             try: step = _advance(eng, out, exc)
             except StopIteration as stop:
                 call.value = stop.value
@@ -209,13 +230,19 @@ class AsyncChat(_ChatBase):
                     for o in step.items: yield o
                 elif not step.stream: out = await acomplete(call.settings.backend, step.request)
                 else:
-                    cap = astream_with_complete(await acomplete(call.settings.backend, step.request),
-                                                postproc=step.postproc or noop, stall_timeout=call.settings.timeout)
-                    step.received = cap.chunks
-                    async for chunk in cap:
-                        for o in (step.view(chunk) if step.view else (chunk,)): yield o
+                    resp = await acomplete(call.settings.backend, step.request)
+                    cap = astream_with_complete(resp, postproc=step.postproc or noop, stall_timeout=call.settings.timeout)
+                    try:
+                        async for chunk in cap:
+                            if call.cancelled: raise StreamCancelled()
+                            step.received.append(chunk)
+                            for o in (step.view(chunk) if step.view else (chunk,)): yield o
+                        if call.cancelled: raise StreamCancelled()   # LiteLLM may end a cancelled read quietly
+                    except BaseException:
+                        if call.cancelled: await aclose_stream(resp)
+                        raise
                     out = cap.value
-            except BaseException as e: exc = e
+            except BaseException as e: exc = StreamCancelled() if call.cancelled else e
 
     async def _run_tools(self, step: RunTools) -> list:
         if step.parallel: return list(await asyncio.gather(*(acall_tool(tc, step.ns) for tc in step.calls)))

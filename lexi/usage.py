@@ -1,6 +1,6 @@
 """Token usage and cost, per response and added up over a chat."""
 from __future__ import annotations
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 
 from ._litellm import hidden_params, lm
 
@@ -34,6 +34,7 @@ class Use:
     search: int = 0       # server-side web search requests
     cost: float = 0.0     # USD, from LiteLLM's price table
     calls: int = 0        # responses counted
+    by_model: dict = field(default_factory=dict, repr=False, compare=False)  # model that answered -> its Use
 
     @classmethod
     def of(cls, resp, model: str | None = None) -> 'Use':
@@ -42,17 +43,25 @@ class Use:
         cached = _get(u, 'prompt_tokens_details', 'cached_tokens') or _get(u, 'cache_read_input_tokens')
         # Anthropic reports searches as server_tool_use; LiteLLM puts Gemini's grounding searches in prompt details
         search = _get(u, 'server_tool_use', 'web_search_requests') or _get(u, 'prompt_tokens_details', 'web_search_requests')
-        return cls(input=_get(u, 'prompt_tokens'), output=_get(u, 'completion_tokens'), cached=cached,
-                   cache_write=_get(u, 'cache_creation_input_tokens'),
-                   reasoning=_get(u, 'completion_tokens_details', 'reasoning_tokens'), search=search,
-                   cost=response_cost(resp, model), calls=1)
+        one = cls(input=_get(u, 'prompt_tokens'), output=_get(u, 'completion_tokens'), cached=cached,
+                  cache_write=_get(u, 'cache_creation_input_tokens'),
+                  reasoning=_get(u, 'completion_tokens_details', 'reasoning_tokens'), search=search,
+                  cost=response_cost(resp, model), calls=1)
+        if model: one.by_model[model] = cls(**{n: getattr(one, n) for n in _NAMES})
+        return one
 
     def __add__(self, other: 'Use') -> 'Use':
-        return Use(**{n: getattr(self, n) + getattr(other, n) for n in _NAMES})
+        return Use(**{n: getattr(self, n) + getattr(other, n) for n in _NAMES}).add_models(self).add_models(other)
 
     def add(self, other: 'Use') -> 'Use':
         "Add `other` into this Use in place (a chat's running total); returns self."
         for n in _NAMES: setattr(self, n, getattr(self, n) + getattr(other, n))
+        return self.add_models(other)
+
+    def add_models(self, other: 'Use') -> 'Use':
+        "Add `other`'s per-model breakdown into this one's (in place); returns self."
+        for m, u in other.by_model.items():
+            self.by_model[m] = self.by_model[m] + u if m in self.by_model else Use(**{n: getattr(u, n) for n in _NAMES})
         return self
 
     @property
@@ -68,4 +77,4 @@ class Use:
     def _repr_markdown_(self): return f'`{self}`'
 
 
-_NAMES = tuple(f.name for f in fields(Use))
+_NAMES = tuple(f.name for f in fields(Use) if f.name != 'by_model')

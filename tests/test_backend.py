@@ -7,7 +7,7 @@ from litellm import ModelResponse, ModelResponseStream
 
 from lexi import AsyncChat, Chat, UsageError
 from lexi.demo import simple_add
-from lexi.testing import Reply, Scripted, ToolCall, model_response, response_chunks
+from lexi.testing import Fault, Reply, Scripted, ToolCall, model_response, response_chunks
 
 MODEL = 'anthropic/claude-sonnet-4-5'
 
@@ -83,13 +83,14 @@ def router(srv, *models, strategy='simple-shuffle'):
 
 
 def test_a_router_backend_sends_to_its_deployments_and_prices_what_answered(standin):
-    standin.queue(*[Reply(text=f'r{i}', usage={'input': 1000, 'output': 100}) for i in range(8)])
+    n = 40   # shuffled: all to one deployment has odds of 2 in 2**40
+    standin.queue(*[Reply(text=f'r{i}', usage={'input': 1000, 'output': 100}) for i in range(n)])
     r = router(standin, 'anthropic/claude-sonnet-4-5', 'openai/gpt-4.1')
     chat = Chat('smart', backend=r, sp='Be brief.')
-    for i in range(8): chat(f'q{i}')
+    for i in range(n): chat(f'q{i}')
     providers = [q.provider for q in standin.requests]
     assert set(providers) == {'anthropic', 'openai'}          # the group's two deployments both answered
-    assert [m['content'] for m in chat.hist[1::2]] == [f'r{i}' for i in range(8)]
+    assert [m.content for m in chat.hist[1::2]] == [f'r{i}' for i in range(n)]
     price = {p: sum(litellm.cost_per_token(model=m, prompt_tokens=1000, completion_tokens=100))
              for p, m in [('anthropic', 'anthropic/claude-sonnet-4-5'), ('openai', 'openai/gpt-4.1')]}
     assert chat.cost == pytest.approx(sum(price[p] for p in providers))
@@ -130,3 +131,54 @@ async def test_asyncchat_with_a_router_runs_a_tool_loop(standin, stream):
     if stream: items = [o async for o in out]
     else: await out
     assert chat.hist[-1].content == '3' and chat.hist[2]['content'] == '3'
+
+
+# ---------------------------------------------------------------- a list of models: lexi builds the Router
+
+def _deployments(srv, *models):
+    return [{'model': m, **srv.kwargs(m.split('/')[0])} for m in models]
+
+
+def test_fallback_reaches_the_second_model_after_the_first_returns_500s(standin):
+    standin.queue(Fault(500), Reply(text='from openai'))
+    chat = Chat(_deployments(standin, 'anthropic/claude-sonnet-4-5', 'openai/gpt-4.1'), route='fallback', retries=0)
+    assert chat('hi').choices[0].message.content == 'from openai'
+    assert [r.provider for r in standin.requests] == ['anthropic', 'openai']
+    assert set(chat.use.by_model) == {'openai/gpt-4.1'} and chat.use.by_model['openai/gpt-4.1'].calls == 1
+
+
+def test_shuffle_spreads_requests_over_the_models(standin):
+    n = 200
+    standin.queue(*['ok'] * n)
+    chat = Chat(_deployments(standin, 'anthropic/claude-sonnet-4-5', 'openai/gpt-4.1'), route='shuffle')
+    for _ in range(n): chat('hi'); chat.hist.clear()
+    share = sum(r.provider == 'openai' for r in standin.requests) / n
+    assert 0.4 <= share <= 0.6
+    by = chat.use.by_model
+    assert set(by) == {'anthropic/claude-sonnet-4-5', 'openai/gpt-4.1'} and sum(u.calls for u in by.values()) == n
+    assert chat.cost == pytest.approx(sum(u.cost for u in by.values()))
+
+
+@pytest.mark.parametrize('route', ['least-busy', 'latency-based-routing', 'usage-based-routing-v2'])
+def test_litellm_routing_strategies_by_name(standin, route):
+    standin.queue('a', 'b')
+    chat = Chat(_deployments(standin, 'openai/gpt-4.1', 'openai/gpt-4.1-mini'), route=route)
+    chat('one'); chat('two')
+    assert len(standin.requests) == 2 and chat.settings.backend.routing_strategy == route
+
+
+def test_a_model_list_takes_the_chats_own_credentials_for_each_model(standin):
+    standin.queue('ok')
+    chat = Chat(['openai/gpt-4.1', 'openai/gpt-4.1-mini'], route='shuffle', **standin.kwargs('openai'))
+    assert chat('hi').choices[0].message.content == 'ok'
+
+
+def test_model_list_mistakes_are_usage_errors(standin):
+    with pytest.raises(UsageError, match='route'): Chat(['openai/gpt-4.1'], route='round-robin')
+    with pytest.raises(UsageError, match='not both'): Chat(['openai/gpt-4.1'], backend=Scripted())
+    with pytest.raises(UsageError, match="dict with 'model'"): Chat(['openai/gpt-4.1', 3])
+
+
+def test_capability_checks_cover_the_fallbacks_too(standin):
+    chat = Chat(_deployments(standin, 'anthropic/claude-sonnet-4-5', 'openai/gpt-4.1'), route='fallback')
+    with pytest.raises(UsageError, match='openai/gpt-4.1 does not support reasoning'): chat('hi', think='l')
