@@ -9,6 +9,7 @@ for AsyncChat). A function backend is the way to drive a Chat in fast tests with
 itself, or for a Router the deployments of that model group. Capability checks ask about those.
 """
 from __future__ import annotations
+import asyncio
 import inspect
 
 from ._litellm import is_router, lm, router_models
@@ -25,10 +26,11 @@ def complete(backend, kw: dict):
 
 
 async def acomplete(backend, kw: dict):
-    "One request, async: awaited LiteLLM or Router; a function's result is awaited when it is awaitable."
+    "One request, async: awaited LiteLLM or Router; a coroutine function awaited; a plain function run in a thread."
     if backend is None: return await lm().acompletion(**kw)
     if is_router(backend): return await backend.acompletion(**kw)
-    out = backend(**kw)
+    if _is_async_fn(backend): return await backend(**kw)
+    out = await asyncio.to_thread(backend, **kw)   # a plain function: off the event loop, so other tasks go on
     return await out if inspect.isawaitable(out) else out
 
 

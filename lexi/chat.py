@@ -56,6 +56,15 @@ class _ChatBase:
         self._turns = Turns(type(self).__name__)
         _register_display_once()
 
+    @classmethod
+    def _of(cls, settings: Settings, hist: list):
+        "A chat of this class with `settings` and a copy of `hist` (batch work, chat.copy)."
+        check_backend(settings.backend, cls._is_async)
+        chat = cls.__new__(cls)
+        object.__setattr__(chat, 'settings', settings)
+        chat._log, chat._turns = Log(hist=list(hist)), Turns(cls.__name__)
+        return chat
+
     # -- settings read and set as attributes: chat.model, chat.sp, chat.tools (schemas), ...
     def __getattr__(self, name):
         settings = self.__dict__.get('settings')
