@@ -22,6 +22,7 @@ from .tasks import run_task, arun_task, TaskResult, IssueVerdict, Review
 from .resilience import RateLimit
 from .embed import embed, aembed, Vector, Vectors
 from .batch import batch, abatch
+from .ask import ask, aask
 from .models import models, model_info, ModelInfo, Models  # lexi.models is then this function; import the module as lexi.models too
 from ._litellm import patch_litellm, unpatch_litellm
 
@@ -29,7 +30,7 @@ __all__ = ['__version__',
            'LexiError', 'UsageError', 'ToolError', 'UnknownToolError', 'ToolArgumentsError', 'ToolExecutionError',
            'StructuredOutputError', 'is_retryable', 'Template', 'render',
            'run_task', 'arun_task', 'TaskResult', 'IssueVerdict', 'Review', 'RateLimit',
-           'embed', 'aembed', 'Vector', 'Vectors', 'batch', 'abatch', 'models', 'model_info', 'ModelInfo', 'Models',
+           'embed', 'aembed', 'Vector', 'Vectors', 'batch', 'abatch', 'ask', 'aask', 'models', 'model_info', 'ModelInfo', 'Models',
            'mk_msg', 'mk_msgs', 'remove_cache_ckpts', 'add_cache_ckpt', 'count_cache_ckpts', 'limit_cache_ckpts',
            'lite_mk_func', 'ToolResponse', 'mk_ns', 'call_tool', 'acall_tool', 'random_tool_id', 'mk_tc', 'mk_tc_req',
            'mk_tc_result', 'mk_tc_results',
