@@ -224,9 +224,11 @@ def _steps(s: Settings, new: list, log: Log, ckpts: bool, out: Output | None, re
     log.begin_call()
     for n in itertools.count(1):
         final = rounds + 1 >= s.max_steps  # the last request allowed: no more tools (max_steps=1 means none at all)
-        if final and rounds and s.final_prompt and not pending: pending.append(mk_msg(s.final_prompt))
+        # The final prompt goes in this request only, never into hist: left there, it would tell every
+        # later turn that tools are used up.
+        last_word = [mk_msg(s.final_prompt)] if final and rounds and s.final_prompt and not pending else []
         prefill = s.prefill if n == 1 else None
-        kw = build_request(s, log.hist + pending, prefill=prefill, final=final, ckpts=ckpts, reach=reach)
+        kw = build_request(s, log.hist + pending + last_word, prefill=prefill, final=final, ckpts=ckpts, reach=reach)
         kw = out.add_to(kw, final) if out else kw
         if s.stream and prefill: yield Show([stream_chunk(prefill)])
         resp, reply = yield from _send(s, kw, out, pending, prefill, log, n)

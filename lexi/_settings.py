@@ -45,7 +45,7 @@ class Settings:
     cache: bool = False                     # prompt-cache checkpoints, for providers that need them (Anthropic)
     cache_idxs: tuple = (-1,)               # also checkpoint these messages (0 is the system prompt when sp is set)
     ttl: str | None = None                  # cache lifetime: '5m' (the provider's default) or '1h'
-    max_steps: int = 2                      # most requests one call makes; the last is sent with tool_choice='none'
+    max_steps: int = 10                     # most requests one call makes; the last is sent with tool_choice='none'
     final_prompt: str = FINAL_PROMPT        # user message sent with the last request when the model still wants tools
     tool_choice: Any = None                 # LiteLLM/OpenAI tool_choice for every request but the last
     parallel_tools: bool = True             # run one step's tool calls concurrently

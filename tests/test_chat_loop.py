@@ -60,14 +60,18 @@ def test_step_limit_sends_final_prompt_with_tool_choice_none():
     assert len(chat.sent) == 3
     assert chat.sent[2]['tool_choice'] == 'none' and chat.sent[2]['messages'][-1] == {'role': 'user', 'content': 'Wrap up.'}
     assert [s.get('tool_choice') for s in chat.sent[:2]] == [None, None]
-    assert chat.hist[-2]['content'] == 'Wrap up.' and chat.hist[-1].content == 'wrapped up'
+    # the final prompt was for that request only: hist goes from the tool results to the summary
+    assert chat.hist[-2]['role'] == 'tool' and chat.hist[-1].content == 'wrapped up'
+    assert 'Wrap up.' not in [m['content'] for m in chat.hist if isinstance(m, dict)]
     assert r.choices[0].message.content == 'wrapped up' and valid_hist(chat.hist)
 
 
-def test_default_max_steps_puts_final_prompt_in_second_request():
-    chat = FakeChat(MODEL, tools=[simple_add], script=[resp(None, [tc('simple_add', {'a': 5, 'b': 3}, 't1')]), resp('8')])
-    chat("What's 5 + 3?")
-    assert chat.hist[-2]['content'] == FINAL_PROMPT
+def test_an_ordinary_tool_question_does_not_reach_the_default_step_limit():
+    script = [resp(None, [tc('simple_add', {'a': 5, 'b': 3}, 't1')]), resp(None, [tc('simple_add', {'a': 8, 'b': 1}, 't2')]), resp('9')]
+    chat = FakeChat(MODEL, tools=[simple_add], script=script)
+    chat("What's 5 + 3 + 1?")
+    assert [s.get('tool_choice') for s in chat.sent] == [None, None, None]
+    assert FINAL_PROMPT not in str(chat.sent) and chat.max_steps == 10
 
 
 def test_tool_calls_on_the_last_step_are_answered_not_run():

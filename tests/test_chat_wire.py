@@ -100,15 +100,18 @@ def test_parallel_tool_calls_then_a_second_step(standin, provider, stream):
 def test_step_limit_sends_final_prompt_with_tool_choice_none(standin, provider):
     standin.queue(Reply(tool_calls=[ToolCall('simple_add', {'a': 1, 'b': 2})]),
                   Reply(tool_calls=[ToolCall('simple_add', {'a': 3, 'b': 2})]),
-                  Reply(text='So far: 5. Next add 3.'))
+                  Reply(text='So far: 5. Next add 3.'), Reply(text='8.'))
     chat = mk_chat(standin, provider, tools=[simple_add])
     r = chat('1+2, then +2, then +3', max_steps=3, final_prompt='Wrap up now.')
-    assert text_of(r) == 'So far: 5. Next add 3.' and chat.hist[-2]['content'] == 'Wrap up now.'
+    assert text_of(r) == 'So far: 5. Next add 3.'
     last = standin.requests[-1]
     assert sent_texts(last)[-1] == 'Wrap up now.'
     if provider == 'openai': assert last.body['tool_choice'] == 'none'
     if provider == 'anthropic': assert last.body['tool_choice'] == {'type': 'none'}
     if provider == 'gemini': assert last.body['toolConfig']['functionCallingConfig']['mode'] == 'NONE'
+    # that prompt was for the last request only: the next turn (strict provider rules) does not carry it
+    assert chat.hist[-2]['role'] == 'tool'
+    assert text_of(chat('Go on')) == '8.' and 'Wrap up now.' not in sent_texts(standin.requests[-1])
 
 
 @pytest.mark.parametrize('provider', PROVIDERS)

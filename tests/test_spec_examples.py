@@ -435,21 +435,23 @@ PR = "What is 5 + 7? Use the tool to calculate it."
 TC_CTS = "I'll use the simple_add tool to calculate 5 + 7 for you."
 
 
-def test_tool_loop_history_ends_with_the_final_prompt(standin, capsys):
+def test_tool_loop_history_goes_from_the_tool_result_to_the_answer(standin, capsys):
     standin.queue(Reply(tool_calls=[ToolCall('simple_add', {'a': 5, 'b': 7}, id='toolu_012bi9eSyzhwaG3TgGpytJbc')]),
                   Reply(text='\n\nThe result of 5 + 7 is **12**.'))
     c_ = mk_chat(standin, tools=[simple_add])
     c_(PR)
+    # lexi: max_steps defaults to 10, so one tool round does not reach the step limit (lisette's 2 sent
+    # the final prompt here and kept it in hist, where it told later turns that tools were used up)
     assert [shape(m) for m in c_.hist] == [
         {'role': 'user', 'content': PR},
         {'role': 'assistant', 'content': None, 'tool_calls': [('toolu_012bi9eSyzhwaG3TgGpytJbc', 'simple_add', {'a': 5, 'b': 7})]},
         {'tool_call_id': 'toolu_012bi9eSyzhwaG3TgGpytJbc', 'role': 'tool', 'name': 'simple_add', 'content': '12'},
-        {'role': 'user', 'content': FINAL_PROMPT},   # lexi: a 'user' message (lisette: 'assistant', which acted as a prefill)
         {'role': 'assistant', 'content': '\n\nThe result of 5 + 7 is **12**.', 'tool_calls': []}]
-    assert standin.requests[-1].body['tool_choice'] == {'type': 'none'}   # lexi: the step-limit request forbids tools
+    assert 'tool_choice' not in standin.requests[-1].body
+    assert FINAL_PROMPT not in json.dumps(standin.requests[-1].body)
     c_.print_hist()
     lines = capsys.readouterr().out.splitlines()
-    assert len(lines) == 5 and lines[0] == "{'role': 'user', 'content': 'What is 5 + 7? Use the tool to calculate it.'}"
+    assert len(lines) == 4 and lines[0] == "{'role': 'user', 'content': 'What is 5 + 7? Use the tool to calculate it.'}"
     assert lines[2] == "{'tool_call_id': 'toolu_012bi9eSyzhwaG3TgGpytJbc', 'role': 'tool', 'name': 'simple_add', 'content': '12'}"
 
 
@@ -529,7 +531,7 @@ def test_tool_result_then_a_follow_up_turn(standin):
         {'role': 'user', 'content': "What's 5 + 3? Use the `simple_add` tool."},
         {'role': 'assistant', 'content': None, 'tool_calls': [('toolu_016dgFwdeaQXSwLPnJzufcWq', 'simple_add', {'a': 5, 'b': 3})]},
         {'tool_call_id': 'toolu_016dgFwdeaQXSwLPnJzufcWq', 'role': 'tool', 'name': 'simple_add', 'content': '8'},
-        {'role': 'user', 'content': FINAL_PROMPT},   # lexi: 'user', not 'assistant'
+        # lexi: no final prompt here (max_steps=10 by default; and a final prompt is never kept in hist)
         {'role': 'assistant', 'content': '\n\nThe result of 5 + 3 is **8**.', 'tool_calls': []},
         {'role': 'user', 'content': 'Now, tell me a joke based on that result.'},
         {'role': 'assistant', 'content': joke, 'tool_calls': []}]
@@ -658,7 +660,8 @@ def test_max_steps_stops_with_a_custom_final_prompt(standin):
     assert [type(o) for o in res] == [ModelResponse, dict, dict, ModelResponse, dict, ModelResponse]
     assert [o['content'] for o in res if isinstance(o, dict)] == ['15', '3', '45']
     assert text_of(res[-1]) == 'Step 3: Divide 45 / 3' and res[-1].choices[0].finish_reason == 'stop'
-    assert chat.hist[-2] == {'role': 'user', 'content': wrap}   # lexi: 'user' (lisette: 'assistant')
+    # lexi: the final prompt went in that request only (lisette kept it in hist, as 'assistant')
+    assert chat.hist[-2]['role'] == 'tool' and wrap not in str(chat.hist)
     last = standin.requests[-1].body
     assert last['tool_choice'] == {'type': 'none'}              # lexi: the step-limit request forbids tools
     assert blocks(last['messages'][-1], 'text')[-1]['text'] == wrap
@@ -671,8 +674,9 @@ def test_tool_call_exhaustion(standin):
     c_ = mk_chat(standin, tools=[simple_add])
     res = c_(pr, max_steps=2)
     assert text_of(res) == answer and res.choices[0].finish_reason == 'stop'
-    assert c_.hist[-2]['content'] == FINAL_PROMPT
-    assert c_.hist[-2]['role'] == 'user'   # lexi: 'user' (lisette: 'assistant')
+    # lexi: sent as a 'user' message (lisette: 'assistant') in the last request only, not kept in hist
+    assert blocks(standin.requests[-1].body['messages'][-1], 'text')[-1]['text'] == FINAL_PROMPT
+    assert c_.hist[-2]['role'] == 'tool' and FINAL_PROMPT not in str(c_.hist)
 
 
 # ------------------------------------------------------------------ AsyncChat

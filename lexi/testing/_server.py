@@ -247,6 +247,7 @@ class Server(ThreadingHTTPServer):
     "A threaded HTTP server on 127.0.0.1 (free port) answering for `owner`, run in a daemon thread."
     daemon_threads = True
     block_on_close = False
+    request_queue_size = 256   # socketserver's 5 drops connections when many clients connect at once (batch work)
 
     def __init__(self, owner, host: str = '127.0.0.1'):
         self.owner, self.connections = owner, set()
