@@ -32,6 +32,27 @@ class Results(list):
     def __aiter__(self): return self._aiter()
 
 
+class _TextOnly:
+    """What `stream.text()` keeps of a stream's items: the text of each chunk, with a blank line between
+    the texts of two steps of a tool loop (so 'Let me add.' and 'It is 8.' do not run together)."""
+    def __init__(self, settings):
+        if settings.output_type is not None:
+            raise UsageError('text() is for text answers; a struct stream yields partial instances: iterate it directly.')
+        self.wrote = self.gap = False
+
+    def piece(self, o) -> str:
+        choices = getattr(o, 'choices', None)
+        if not choices: return ''
+        delta = getattr(choices[0], 'delta', None)
+        if delta is None:                      # a complete response: its step has ended
+            self.gap = self.wrote
+            return ''
+        text = getattr(delta, 'content', None) or ''
+        if text and self.gap: text, self.gap = '\n\n' + text, False
+        self.wrote = self.wrote or bool(text)
+        return text
+
+
 class _Call:
     "What the sync and async calls share: their settings, state, and the call's last response."
     def __init__(self, settings, turns: 'Turns'):
@@ -61,6 +82,13 @@ class ChatStream(_Call):
     complete ModelResponse, then that step's tool results (dicts). `.value` is the last response once
     it has ended; `close()` stops it (the HTTP response is released, hist stays valid)."""
     def __iter__(self): return self
+
+    def text(self):
+        """Iterate the answer's text only: `for t in chat('Hi', stream=True).text(): print(t, end='')`.
+        The tool loop still runs; the complete response is `.value` afterwards."""
+        keep = _TextOnly(self.settings)
+        for o in self:
+            if t := keep.piece(o): yield t
 
     def __next__(self):
         self._check()
@@ -107,6 +135,13 @@ class AsyncChatStream(_Call):
     """What `achat(msg, stream=True)` returns: `async for` it as ChatStream is iterated (awaiting it
     first, `await achat(..., stream=True)`, gives the same stream). `aclose()` stops it."""
     def __aiter__(self): return self
+
+    async def text(self):
+        """`async for t in achat('Hi', stream=True).text(): print(t, end='')`: the answer's text only
+        (see ChatStream.text); the complete response is `.value` afterwards."""
+        keep = _TextOnly(self.settings)
+        async for o in self:
+            if t := keep.piece(o): yield t
 
     async def __anext__(self):
         self._check()
