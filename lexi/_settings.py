@@ -20,7 +20,7 @@ from typing import Any, Mapping
 
 from .errors import UsageError
 from .msgs import cache_positions, check_ttl
-from .tools import lite_mk_func, mk_ns
+from .tools import check_tool, lite_mk_func, mk_ns
 
 __all__ = ['Settings', 'FINAL_PROMPT', 'EFFORT', 'INIT_POSITIONAL', 'CALL_POSITIONAL', 'call_signature',
            'init_signature', 'options_doc', 'split_positional']
@@ -149,6 +149,7 @@ def _model(s, name, value, changes):
 def _tools(s, name, value, changes):
     "Tool schemas by name, later ones replacing earlier ones (providers reject a name sent twice); callables join ns."
     tools = list(value) if isinstance(value, (list, tuple)) else [value]
+    for t in tools: check_tool(t)
     schemas = {t['function']['name']: t for t in [*s.tools, *map(lite_mk_func, tools)]}
     found = mk_ns([t for t in tools if callable(t)])
     return {'tools': tuple(schemas.values()), 'tool_fns': MappingProxyType({**s.tool_fns, **found})}

@@ -27,15 +27,33 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from ._media import part_from_bytes, part_from_path, text_part
-from ._schema import ArgumentValueError, func_schema, prepare_args, tool_name
+from ._schema import ArgumentValueError, func_schema, prepare_args, tool_name, tool_params
 from .errors import ToolArgumentsError, ToolError, ToolExecutionError, UnknownToolError, UsageError
 from ._util import get
 
-__all__ = ['lite_mk_func', 'ToolResponse', 'mk_ns', 'call_tool', 'acall_tool', 'tool_content', 'is_server_call',
+__all__ = ['check_tool', 'lite_mk_func', 'ToolResponse', 'mk_ns', 'call_tool', 'acall_tool', 'tool_content', 'is_server_call',
            'local_calls', 'random_tool_id',
            'mk_tc', 'mk_tc_req', 'mk_tc_result', 'mk_tc_results']
 
 TRACEBACK_FRAMES = 3  # innermost traceback frames shown to the model when a tool raises
+
+
+def check_tool(f: Callable  # a function given as a tool
+               ):
+    """UsageError when the model could not call `f` well: a parameter with neither a type hint nor a
+    default to take its type from (its schema would be empty, so the model must guess what to pass),
+    or no docstring (the model would see only the name). Chat(tools=...) checks every function so."""
+    if isinstance(f, dict) or not callable(f): return
+    name = tool_name(f)
+    _, params = tool_params(f)
+    untyped = [p.name for p, hint in params if hint is inspect.Parameter.empty and p.default in (inspect.Parameter.empty, None)]
+    if untyped:
+        raise UsageError(f'tool {name!r}: parameter {untyped[0]!r} has no type hint, so the model is not told what to pass. '
+                         f'Add one, e.g. def {name}({untyped[0]}: str, ...); for a function you cannot change, '
+                         'wrap it in one that has hints and a docstring.')
+    if not (inspect.getdoc(f) or '').strip():
+        raise UsageError(f'tool {name!r} has no docstring, so the model sees only its name. Add one saying what it '
+                         f'does, e.g. def {name}(...):\n    "Add two numbers."')
 
 
 def lite_mk_func(f: Callable | dict  # a function (type hints, docstring, docments comments) or a ready schema dict

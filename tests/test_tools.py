@@ -392,3 +392,43 @@ def test_wire_tool_round_trip(standin, provider):
     results = [call_tool(c, mk_ns([simple_add, everything])) for c in r.choices[0].message.tool_calls]
     assert results[0]['content'] == '12' and results[1]['content'].startswith(repr(Point(1, 0)))
     assert [m['tool_call_id'] for m in results] == [c.id for c in r.choices[0].message.tool_calls]
+
+
+# -- a tool the model could not call well is refused at Chat(tools=...), saying what to add
+
+def test_a_tool_parameter_without_a_type_hint_is_a_usage_error_naming_it():
+    from lexi import Chat
+    def add(a: int, b):
+        "Add two numbers."
+        return a + b
+    with pytest.raises(UsageError, match=r"tool 'add': parameter 'b' has no type hint.*def add\(b: str"):
+        Chat('openai/gpt-4.1', tools=[add])
+
+
+def test_a_tool_without_a_docstring_is_a_usage_error():
+    from lexi import Chat
+    def add(a: int, b: int) -> int: return a + b
+    with pytest.raises(UsageError, match="tool 'add' has no docstring"): Chat('openai/gpt-4.1', tools=[add])
+
+
+def test_a_default_gives_the_type_and_schemas_are_taken_as_they_are():
+    from lexi import Chat
+    from lexi.testing import Scripted
+    def greet(name: str, times=2):
+        "Greet someone."
+        return name * times
+    schema = {'type': 'function', 'function': {'name': 'lookup', 'parameters': {'type': 'object', 'properties': {}}}}
+    chat = Chat('openai/gpt-4.1', tools=[greet, schema], backend=Scripted('x'))
+    assert chat.settings.tool_names == ['greet', 'lookup']
+    assert chat.tools[0]['function']['parameters']['properties']['times']['type'] == 'integer'
+
+
+def test_a_tool_given_to_one_call_is_checked_before_anything_is_sent():
+    from lexi import Chat
+    from lexi.testing import Scripted
+    backend = Scripted('x')
+    chat = Chat('openai/gpt-4.1', backend=backend)
+    def find(q):
+        "Find q."
+    with pytest.raises(UsageError, match="parameter 'q'"): chat('hi', tools=[find])
+    assert backend.requests == [] and chat.hist == []
