@@ -17,6 +17,10 @@ for every model the request may reach (one model, or a Router group's deployment
   Gemini ids are left as they are (LiteLLM carries Gemini's thought signatures in them).
 - cache_control marks go only to providers that use them, and OpenAI-format APIs get tool calls with only
   their own keys (id, type, function).
+- A history that starts with the assistant (as `fmt2hist` of a formatted reply does) gets a short user
+  message in front, in the request only, for every provider but OpenAI-format ones: Anthropic refuses it
+  ("messages: first message must use the \"user\" role"), Gemini refuses a function call turn that does
+  not follow a user or function response turn, and Bedrock's Converse API wants a user turn first.
 """
 from __future__ import annotations
 import hashlib
@@ -26,6 +30,7 @@ from . import _caps
 
 __all__ = ['for_models']
 
+OPENING = '(Continuing an earlier conversation.)'   # the user turn put before an assistant-first history
 _THINKING_FIELDS = ('thinking_blocks', 'reasoning_content', 'provider_specific_fields')
 _READS_FIELDS = {'anthropic', 'gemini', 'vertex_ai', 'vertex_ai_beta', 'bedrock', 'bedrock_converse'}
 _GEMINI = {'gemini', 'vertex_ai', 'vertex_ai_beta'}
@@ -88,11 +93,19 @@ def _shape(m: dict, keep_fields: bool, keep_server: bool, rule, keep_ckpts: bool
     return out
 
 
+def _user_first(msgs: list) -> list:
+    "`msgs` with a user turn before the first non-system message when that one is the assistant's."
+    i = next((k for k, m in enumerate(msgs) if m.get('role') != 'system'), None)
+    if i is None or msgs[i].get('role') != 'assistant': return msgs
+    return msgs[:i] + [{'role': 'user', 'content': OPENING}] + msgs[i:]
+
+
 def for_models(msgs: list,   # the outgoing messages, plain dicts (already copies: changed freely)
                models: list  # the LiteLLM models the request may reach
                ) -> list:
     "The messages in a form every one of `models` takes (see the module docstring)."
     families = {_family(m) for m in models}
+    if families - {'openai'}: msgs = _user_first(msgs)
     keep_fields = families <= {'anthropic', 'gemini', 'other'}
     keep_server = families == {'anthropic'}
     keep_ckpts = any(map(_caps.uses_cache_ckpts, models))

@@ -3,7 +3,7 @@ import copy, json
 
 import pytest
 
-from lexi import Chat, mk_tc, mk_tc_req, mk_tc_result
+from lexi import Chat, lite_mk_func, mk_tc, mk_tc_req, mk_tc_result
 from lexi._portable import for_models
 from lexi.demo import simple_add
 from lexi.testing import Reply, ToolCall
@@ -94,3 +94,35 @@ def test_back_on_anthropic_the_thinking_and_search_blocks_are_sent_again(standin
     chat('And then?', think='l')
     blocks = [b['type'] for m in standin.requests[-1].body['messages'] if m['role'] == 'assistant' for b in m['content']]
     assert {'thinking', 'server_tool_use', 'web_search_tool_result', 'tool_use'} <= set(blocks)
+
+
+# -- a history that starts with the assistant (fmt2hist of a formatted reply)
+
+def _formatted_hist():
+    from lexi import fmt2hist, mk_tr_details
+    call = mk_tc('simple_add', {'a': 5, 'b': 3}, tcid='toolu_01')
+    return fmt2hist('Let me add.\n\n' + mk_tr_details(mk_tc_result(call, '8'), call) + '\n\nIt is 8.')
+
+
+@pytest.mark.parametrize('provider, model', [('anthropic', 'anthropic/claude-sonnet-4-5'), ('gemini', 'gemini/gemini-2.5-flash')])
+def test_the_stand_in_refuses_an_assistant_first_history_as_the_provider_does(standin, provider, model):
+    import litellm
+    from lexi._litellm import sendable
+    msgs = [sendable(m) for m in _formatted_hist()] + [{'role': 'user', 'content': 'And 8 + 1?'}]
+    assert msgs[0]['role'] == 'assistant'
+    match = 'first message must use the' if provider == 'anthropic' else 'function call turn comes immediately after a user turn'
+    with pytest.raises(litellm.BadRequestError, match=match):
+        litellm.completion(model, msgs, max_retries=0, tools=[lite_mk_func(simple_add)], **standin.kwargs(provider))
+    standin.violations.clear()
+
+
+@pytest.mark.parametrize('provider, model', [('anthropic', 'anthropic/claude-sonnet-4-5'), ('gemini', 'gemini/gemini-2.5-flash'),
+                                             ('openai', 'openai/gpt-4.1')])
+def test_an_assistant_first_history_is_sent_in_a_form_each_provider_takes(standin, provider, model):
+    from lexi._portable import OPENING
+    standin.queue(Reply(text='9.'))
+    chat = Chat(model, hist=_formatted_hist(), tools=[simple_add], **standin.kwargs(provider))
+    assert chat('And 8 + 1?').choices[0].message.content == '9.' and not standin.violations
+    body = json.dumps(standin.requests[-1].body)
+    assert (OPENING in body) == (provider != 'openai')   # OpenAI takes an assistant message first as it is
+    assert chat.hist[0]['role'] == 'assistant' and OPENING not in str(chat.hist)   # in the request only

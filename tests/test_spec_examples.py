@@ -11,6 +11,8 @@ import json
 import re
 from pathlib import Path
 
+from lexi._portable import OPENING
+
 import litellm
 import pytest
 from fastcore.basics import chunked
@@ -818,8 +820,10 @@ async def test_formatted_output_loads_back_into_a_new_chat(standin, capsys):
     chat5 = mk_chat(standin, Chat, hist=h, tools=tools)
     assert text_of(chat5('what did we just do?')).startswith('We calculated')
     msgs = sent(standin)
+    # lexi: Anthropic refuses a first message that is not the user's, so the request opens with a short user turn
+    assert msgs[0]['content'][0]['text'] == OPENING and chat5.hist[0]['role'] == 'assistant'
     assert [(m['role'], [b['type'] for b in m['content']]) for m in msgs] == [
-        ('assistant', ['text', 'tool_use', 'tool_use']), ('user', ['tool_result', 'tool_result']),
+        ('user', ['text']), ('assistant', ['text', 'tool_use', 'tool_use']), ('user', ['tool_result', 'tool_result']),
         ('assistant', ['text', 'tool_use']), ('user', ['tool_result']),
         ('assistant', ['tool_use']), ('user', ['tool_result']),
         ('assistant', ['text']), ('user', ['text'])]

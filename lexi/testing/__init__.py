@@ -35,7 +35,7 @@ scripted item is taken, against rules the real providers enforce. A request that
 HTTP 400 with that provider's error body and message (LiteLLM raises `BadRequestError`), takes no
 queued item, and is recorded in `srv.violations` (its `.error` says which rule broke and where).
 The rules, in the providers' words:
-- Anthropic: every `tool_use` has a `tool_result` in the next message ("`tool_use` ids were found
+- Anthropic: the first message is the user's ("first message must use the \"user\" role"); every `tool_use` has a `tool_result` in the next message ("`tool_use` ids were found
   without `tool_result` blocks immediately after"), every `tool_result` answers a `tool_use` of the
   previous message ("unexpected `tool_use_id` found in `tool_result` blocks"); at most 4 blocks with
   cache_control (system, tools and messages); tool names unique; tool_use ids (and the tool_use_id of
@@ -46,7 +46,8 @@ The rules, in the providers' words:
   tool_call_id before any other role; a tool message answers a call of the assistant message before it;
   tool-call ids are at most 40 characters.
 - Gemini: contents non-empty, every content with parts; a model turn with N function calls is
-  followed by a turn with N function responses, and responses only follow a function call turn;
+  followed by a turn with N function responses, and responses only follow a function call turn; a
+  function call turn follows a user or function response turn (so it never comes first);
   function declaration names unique.
 `StandIn(strict=False)` (or setting `srv.strict = False`) turns the checks off, for a test that must
 send such requests and get scripted answers to them. (To test how code handles a provider's 400,

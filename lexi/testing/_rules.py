@@ -112,6 +112,7 @@ def anthropic_violation(body: dict) -> str | None:
     "The first Anthropic Messages API rule `body` breaks, or None."
     msgs = [m for m in body.get('messages') or [] if isinstance(m, dict)]
     if not msgs: return 'messages: at least one message is required'
+    if msgs[0].get('role') != 'user': return 'messages: first message must use the "user" role'
     dup = _first_duplicate(t.get('name') for t in body.get('tools') or [] if isinstance(t, dict))
     if dup is not None: return f'tools: Tool names must be unique. ({dup!r} appears more than once)'
     n = _anthropic_cache_blocks(body)
@@ -184,7 +185,8 @@ def openai_violation(body: dict) -> str | None:
 # GenerateContentRequest.contents: contents is not specified"; "* GenerateContentRequest.contents[N].parts:
 # contents.parts must not be empty."; "Duplicate function declaration found: NAME"; "Please ensure that the
 # number of function response parts is equal to the number of function call parts of the function call turn.";
-# "Please ensure that function response turn comes immediately after a function call turn."
+# "Please ensure that function response turn comes immediately after a function call turn."; "Please ensure
+# that function call turn comes immediately after a user turn or after a function response turn."
 
 def _parts(content, *keys) -> int:
     "How many of a content's parts carry any of `keys` (LiteLLM writes snake_case, the API documents camelCase)."
@@ -196,7 +198,8 @@ _CALL, _RESPONSE = ('functionCall', 'function_call'), ('functionResponse', 'func
 
 
 def _gemini_turns(contents: list) -> str | None:
-    "Every content has parts; function responses answer, in number, the function calls of the turn before."
+    """Every content has parts; function responses answer, in number, the function calls of the turn before;
+    a function call turn follows a user turn or a function response turn (so never opens the contents)."""
     for i, c in enumerate(contents):
         if not c.get('parts'):
             return f'* GenerateContentRequest.contents[{i}].parts: contents.parts must not be empty.'
@@ -205,6 +208,9 @@ def _gemini_turns(contents: list) -> str | None:
             return (f'contents[{i}]: Please ensure that function response turn comes immediately after a function '
                     'call turn.')
         calls, nxt = _parts(c, *_CALL), contents[i + 1] if i + 1 < len(contents) else None
+        if c.get('role') == 'model' and calls and (i == 0 or contents[i - 1].get('role') == 'model'):
+            return (f'contents[{i}]: Please ensure that function call turn comes immediately after a user turn or '
+                    'after a function response turn.')
         if c.get('role') == 'model' and calls and nxt is not None and _parts(nxt, *_RESPONSE) != calls:
             return (f'contents[{i + 1}]: Please ensure that the number of function response parts is equal to the '
                     f'number of function call parts of the function call turn. (contents[{i}] has {calls} function '
