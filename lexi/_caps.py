@@ -63,6 +63,13 @@ def takes_schema(model: str) -> bool | None:
     return bool(i.get('supports_response_schema')) if i else None
 
 
+def takes_prefill(model: str) -> bool | None:
+    """Whether the model continues an assistant message that ends the request (LiteLLM's
+    supports_assistant_prefill); None when LiteLLM does not say."""
+    v = model_info(model).get('supports_assistant_prefill')
+    return None if v is None else bool(v)
+
+
 def takes_audio(model: str) -> bool | None:
     """False when the model cannot take audio: LiteLLM's map says so, or LiteLLM would silently drop the
     audio for its provider; None when unknown or unset (given the benefit of the doubt)."""

@@ -30,7 +30,8 @@ from ._request import build_request
 from ._settings import Settings
 from ._util import get
 from .cite import cite_footnote
-from .errors import StructuredOutputError, UsageError, is_retryable
+from ._continue import Joiner, continue_message
+from .errors import IncompleteResponseError, StructuredOutputError, UsageError, is_retryable
 from .resilience import retry_wait
 from .structured import Output
 from .msgs import media_kinds, mk_msg
@@ -123,6 +124,10 @@ def _check(s: Settings, reach: list, msgs: list):
     if s.search and (no := _caps.lacking(reach, _caps.has_search)):
         raise UsageError(f'{_names(no)} does not support web search according to LiteLLM; call without search=, '
                          'or pass web_search_options=... yourself to send it anyway.')
+    if s.prefill and (no := _caps.lacking(reach, _caps.takes_prefill)):
+        raise UsageError(f'{_names(no)} does not take an assistant prefill (LiteLLM: supports_assistant_prefill is False; '
+                         'the provider refuses such a request). Ask for the opening you want in the prompt instead, '
+                         'or use output_type= for JSON.')
     if 'audio' in media_kinds(msgs) and (no := _caps.lacking(reach, _caps.takes_audio)):
         raise UsageError(f'{_names(no)} does not take audio input according to LiteLLM; use a model that does '
                          '(for example gemini/gemini-2.5-flash), or send a transcript as text.')
@@ -167,9 +172,15 @@ def _streamed_text(chunks: list) -> str:
     return ''.join(get(get(c.choices[0], 'delta'), 'content') or '' for c in chunks if get(c, 'choices'))
 
 
-def _interrupted(e: BaseException, send: Send, pending: list, prefill, log: Log, step: int):
+def _interrupted(e: BaseException, send: Send, pending: list, prefill, log: Log, step: int, partial=None):
     """Record what a failed request leaves: when the caller stopped a stream (closed, cancelled or
-    interrupted it) after text reached them, that text as the assistant's reply; otherwise nothing."""
+    interrupted it) after text reached them, that text as the assistant's reply; otherwise nothing.
+    A failed continuation (`partial` gives the answer so far) always keeps the answer so far."""
+    if partial is not None:
+        log.hist.extend(pending + [{'role': 'assistant', 'content': partial()}])
+        _note(e, 'lexi: the answer was cut by the token limit and asking for the rest failed; '
+                 'chat.hist keeps the answer so far as the reply.')
+        return
     text = _streamed_text(send.received)
     if not isinstance(e, Exception) and text.strip():
         log.hist.extend(pending + [{'role': 'assistant', 'content': (prefill or '') + text}])
@@ -184,14 +195,15 @@ def _tokens(s: Settings, kw: dict) -> int:
     return count_tokens(s.model, kw['messages']) + int(out)
 
 
-def _send(s: Settings, kw: dict, out, pending: list, prefill, log: Log, step: int):
+def _send(s: Settings, kw: dict, make_view, pending: list, prefill, log: Log, step: int, partial=None):
     """One request, sent again after a retryable failure that reached the caller with nothing (at most
     `s.retries` times, waiting as lexi.resilience.retry_wait says); each attempt waits for the rate limit.
-    Returns (response, its assistant message)."""
+    `make_view` makes each streamed attempt's view (None: chunks as they are). Returns (response, its
+    assistant message)."""
     tokens = _tokens(s, kw) if s.rate_limit is not None and s.rate_limit.tpm else 0
     for attempt in itertools.count(1):
         send = Send(kw, stream=s.stream, postproc=cite_footnote if s.stream else None,
-                    view=out.partials() if out and s.stream else None)
+                    view=make_view() if make_view and s.stream else None)
         try:
             if s.rate_limit is not None and (wait := s.rate_limit.reserve(tokens)) > 0: yield Wait(wait, 'rate limit')
             resp = yield send
@@ -199,17 +211,59 @@ def _send(s: Settings, kw: dict, out, pending: list, prefill, log: Log, step: in
         except Exception as e:
             if attempt > s.retries or send.received or not is_retryable(e):
                 if attempt > 1: _note(e, f'lexi: gave up after {attempt} attempts (retries={s.retries}); this is the last error.')
-                _interrupted(e, send, pending, prefill, log, step)
+                _interrupted(e, send, pending, prefill, log, step, partial)
                 raise
             retry = e
         except BaseException as e:
-            _interrupted(e, send, pending, prefill, log, step)
+            _interrupted(e, send, pending, prefill, log, step, partial)
             raise
         try: yield Wait(retry_wait(retry, attempt, s.max_wait), f'retry after {type(retry).__name__}')
         except BaseException as e:
             _note(e, f'lexi: interrupted while waiting to retry after {type(retry).__name__}.')
-            _interrupted(e, send, pending, prefill, log, step)
+            _interrupted(e, send, pending, prefill, log, step, partial)
             raise
+
+
+def _cut(resp) -> bool:
+    "The reply stopped at the token limit."
+    return get(resp.choices[0], 'finish_reason') == 'length'
+
+
+def _joining(joiner: Joiner):
+    "A stream view showing a continuation through `joiner`: what it repeats of the text before is left out."
+    def view(chunk):
+        choices = get(chunk, 'choices')
+        text = get(get(choices[0], 'delta'), 'content') if choices else None
+        if not text: return [chunk]            # finish reason, usage, tool calls: as they are
+        out = joiner.feed(text)
+        return [stream_chunk(out)] if out else []
+    return view
+
+
+def _continued(s: Settings, resp, reply, pending: list, log: Log, n: int, final: bool, ckpts: bool, reach: list):
+    """Ask for the rest of an answer cut by the token limit, up to `s.max_continues` times: with the answer
+    so far as the prefill where every model the request may reach takes one (the continuation then joins
+    seamlessly), otherwise with the answer so far and a user turn asking for the rest. Each piece's usage
+    is recorded; the returned reply holds the whole joined text (hist gets it as one message)."""
+    text, seamless = reply.content or '', all(_caps.takes_prefill(m) for m in reach)
+    for count in range(1, s.max_continues + 1):
+        if not _cut(resp) or get(reply, 'tool_calls'): break
+        if s.on_progress is not None: s.on_progress(count, s.max_continues, text)
+        log.record([], resp, s.model)
+        head = log.hist + pending
+        if seamless: kw = build_request(s, head, prefill=text.rstrip(), final=final, ckpts=ckpts, reach=reach)
+        else:
+            ask = mk_msg(continue_message(s.continue_prompt, count, s.max_continues, text))
+            kw = build_request(s, head + [{'role': 'assistant', 'content': text}, ask], prefill=None, final=final,
+                               ckpts=ckpts, reach=reach)
+        joiner = Joiner(text)
+        resp, reply = yield from _send(s, kw, (lambda: _joining(joiner)), pending, None, log, n,
+                                       partial=lambda: text + joiner.added)
+        if not s.stream: joiner.feed(reply.content or '')
+        if (rest := joiner.flush()) and s.stream: yield Show([stream_chunk(rest)])
+        text = text + joiner.added
+        reply.content = text
+    return resp, reply
 
 
 def _failed(out: Output, c, tries: int, log: Log):
@@ -231,8 +285,23 @@ def _steps(s: Settings, new: list, log: Log, ckpts: bool, out: Output | None, re
         kw = build_request(s, log.hist + pending + last_word, prefill=prefill, final=final, ckpts=ckpts, reach=reach)
         kw = out.add_to(kw, final) if out else kw
         if s.stream and prefill: yield Show([stream_chunk(prefill)])
-        resp, reply = yield from _send(s, kw, out, pending, prefill, log, n)
+        views = out.partials if out else None
+        resp, reply = yield from _send(s, kw, views, pending, prefill, log, n)
+        if _cut(resp) and get(reply, 'tool_calls'):   # a tool call cut by the token limit is never run: ask again
+            log.record([], resp, s.model)
+            resp, reply = yield from _send(s, kw, views, pending, prefill, log, n)
+            if _cut(resp) and get(reply, 'tool_calls'):
+                log.record([], resp, s.model)
+                raise IncompleteResponseError(
+                    'a tool call was cut by the token limit twice in one step; raise max_tokens (chat.hist is '
+                    'unchanged by this step).', text=get(reply, 'content') or '', response=resp)
+        if not out and s.max_continues and _cut(resp):
+            resp, reply = yield from _continued(s, resp, reply, pending, log, n, final, ckpts, reach)
         log.record(pending + [reply], resp, s.model)
+        if not out and s.ensure_complete and _cut(resp):
+            raise IncompleteResponseError(
+                f'the answer was still cut by the token limit after {s.max_continues} continuation(s); raise '
+                'max_tokens or max_continues (chat.hist keeps the partial answer).', text=reply.content or '', response=resp)
         pending, calls = [], local_calls(get(reply, 'tool_calls'))
         if out:
             c = out.check(reply)

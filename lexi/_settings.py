@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Mapping
 
+from ._continue import CONTINUE_PROMPT
 from .errors import UsageError
 from .msgs import cache_positions, check_ttl
 from .tools import check_tool, lite_mk_func, mk_ns
@@ -61,6 +62,10 @@ class Settings:
     max_wait: float = 60.0                  # longest wait before a retry, in seconds (Retry-After is capped by it)
     timeout: float | None = None            # seconds LiteLLM waits for a request (and between a stream's chunks)
     rate_limit: Any = None                  # a lexi.RateLimit shared with other chats: requests wait for capacity
+    max_continues: int = 0                  # times to ask for the rest of an answer cut by the token limit
+    continue_prompt: Any = CONTINUE_PROMPT  # user turn asking for the rest where the model takes no prefill: a str or f(count, max_count, text)
+    ensure_complete: bool = False           # an answer still cut after max_continues raises IncompleteResponseError
+    on_progress: Any = None                 # f(count, max_count, text_so_far), called before each continuation
     completion_kwargs: Mapping = field(default_factory=lambda: _EMPTY)    # other LiteLLM keywords (api_base, max_tokens, ...), sent with every request
 
     def merge(self, **given) -> 'Settings':
@@ -206,6 +211,17 @@ def _rate_limit(s, name, value, changes):
     return {name: value}
 
 
+def _prompt_or_fn(s, name, value, changes):
+    if not callable(value) and not (isinstance(value, str) and value.strip()):
+        raise UsageError(f'{name} must be a non-empty str or a function of (count, max_count, text_so_far).')
+    return {name: value}
+
+
+def _callback(s, name, value, changes):
+    if not callable(value): raise UsageError(f'{name} must be a function of (count, max_count, text_so_far), not {type(value).__name__}.')
+    return {name: value}
+
+
 def _tvars(s, name, value, changes):
     if not isinstance(value, Mapping): raise UsageError(f'tvars must be a dict of template variables, not {type(value).__name__}.')
     return {name: MappingProxyType({**s.tvars, **value})}
@@ -225,7 +241,8 @@ def _text(s, name, value, changes):
 _NORMALIZE = {'model': _model, 'think': _effort, 'search': _effort, 'tools': _tools, 'ns': _ns,
               'cache_idxs': _cache_idxs, 'ttl': _ttl, 'max_steps': _max_steps, 'backend': _backend,
               'sp': _sp, 'final_prompt': _text, 'prefill': _text, 'struct_retries': _retries, 'tvars': _tvars,
-              'retries': _whole, 'max_wait': _seconds, 'timeout': _seconds, 'rate_limit': _rate_limit}
+              'retries': _whole, 'max_wait': _seconds, 'timeout': _seconds, 'rate_limit': _rate_limit,
+              'max_continues': _whole, 'continue_prompt': _prompt_or_fn, 'on_progress': _callback}
 assert set(_NORMALIZE) <= _OPTIONS
 
 

@@ -7,7 +7,7 @@ The `ToolError` family names those failures for code that calls tools directly.
 """
 from __future__ import annotations
 
-__all__ = ['LexiError', 'UsageError', 'ToolError', 'UnknownToolError', 'ToolArgumentsError',
+__all__ = ['LexiError', 'UsageError', 'IncompleteResponseError', 'ToolError', 'UnknownToolError', 'ToolArgumentsError',
            'ToolExecutionError', 'StructuredOutputError', 'is_retryable']
 
 # HTTP statuses below 500 for which the same request may succeed later: timeout, conflict, too early, rate
@@ -48,6 +48,15 @@ class StructuredOutputError(LexiError):
     def __init__(self, msg: str, attempts: int, raw: str, errors: list):
         super().__init__(msg)
         self.attempts, self.raw, self.errors = attempts, raw, list(errors)
+
+
+class IncompleteResponseError(LexiError):
+    """An answer was still cut by the token limit after the last continuation (`ensure_complete=True`),
+    or a tool call was cut twice in one step. `text` is the answer so far (joined), `response` the last
+    ModelResponse; chat.hist keeps the partial answer, valid to send."""
+    def __init__(self, msg: str, text: str, response=None):
+        super().__init__(msg)
+        self.text, self.response = text, response
 
 
 def _status(exc) -> int | None:

@@ -35,7 +35,8 @@ scripted item is taken, against rules the real providers enforce. A request that
 HTTP 400 with that provider's error body and message (LiteLLM raises `BadRequestError`), takes no
 queued item, and is recorded in `srv.violations` (its `.error` says which rule broke and where).
 The rules, in the providers' words:
-- Anthropic: the first message is the user's ("first message must use the \"user\" role"); every `tool_use` has a `tool_result` in the next message ("`tool_use` ids were found
+- Anthropic: the first message is the user's ("first message must use the \"user\" role"), and for
+  Claude 4.6 and later the last one too ("This model does not support assistant message prefill"); every `tool_use` has a `tool_result` in the next message ("`tool_use` ids were found
   without `tool_result` blocks immediately after"), every `tool_result` answers a `tool_use` of the
   previous message ("unexpected `tool_use_id` found in `tool_result` blocks"); at most 4 blocks with
   cache_control (system, tools and messages); tool names unique; tool_use ids (and the tool_use_id of

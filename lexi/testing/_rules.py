@@ -32,7 +32,8 @@ def _first_duplicate(names) -> str | None:
 # Found 5."; "messages: text content blocks must be non-empty"; "messages.N: all messages must have non-empty
 # content except for the optional final assistant message"; "messages.N: `tool_use` ids were found without
 # `tool_result` blocks immediately after: ..."; "messages.N.content.K: unexpected `tool_use_id` found in
-# `tool_result` blocks: ...".
+# `tool_result` blocks: ..."; (Claude 4.6 and later) "This model does not support assistant message prefill.
+# The conversation must end with a user message.".
 
 def _anthropic_cache_blocks(body: dict) -> int:
     "Blocks carrying cache_control: system blocks, tools, message blocks (and blocks inside tool results)."
@@ -108,10 +109,21 @@ def _anthropic_ids(msgs: list) -> str | None:
     return None
 
 
+_CLAUDE_VERSION = re.compile(r'claude-(?:opus|sonnet|haiku)-(\d+)(?:-(\d{1,2}))?(?:\D|$)')
+
+
+def _refuses_prefill(model) -> bool:
+    "Claude 4.6 and later answer an assistant-last request with a 400 (no assistant prefill)."
+    m = _CLAUDE_VERSION.search(str(model or ''))
+    return bool(m) and (int(m.group(1)), int(m.group(2) or 0)) >= (4, 6)
+
+
 def anthropic_violation(body: dict) -> str | None:
     "The first Anthropic Messages API rule `body` breaks, or None."
     msgs = [m for m in body.get('messages') or [] if isinstance(m, dict)]
     if not msgs: return 'messages: at least one message is required'
+    if msgs[-1].get('role') == 'assistant' and _refuses_prefill(body.get('model')):
+        return 'This model does not support assistant message prefill. The conversation must end with a user message.'
     if msgs[0].get('role') != 'user': return 'messages: first message must use the "user" role'
     dup = _first_duplicate(t.get('name') for t in body.get('tools') or [] if isinstance(t, dict))
     if dup is not None: return f'tools: Tool names must be unique. ({dup!r} appears more than once)'
