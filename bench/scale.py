@@ -44,7 +44,7 @@ def bench_batch(n: int = 400, concurrency: int = 40, delay: float = 0.1, rounds:
     import litellm
     from lexi import Chat, batch
     prompts = [f'Question {i}' for i in range(n)]
-    with Server(n * 2 * (rounds + 1), delay) as srv:
+    with Server(n * 3 * (rounds + 1), delay) as srv:   # three runners, each round
         chat = Chat(MODEL, **srv.kw)
         def run_lexi():
             rs = batch(prompts, chat, concurrency=concurrency, progress=False)
@@ -52,7 +52,7 @@ def bench_batch(n: int = 400, concurrency: int = 40, delay: float = 0.1, rounds:
         def run_bare():
             rs = litellm.batch_completion(model=MODEL, messages=[[{'role': 'user', 'content': p}] for p in prompts],
                                           max_workers=concurrency, **srv.kw)
-            assert not [r for r in rs if isinstance(r, Exception)]
+            assert not [r for r in rs if isinstance(r, Exception)], [r for r in rs if isinstance(r, Exception)][:1]
         async def bare_async():
             sem = asyncio.Semaphore(concurrency)
             async def one(p):

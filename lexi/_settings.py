@@ -14,6 +14,7 @@ import dataclasses
 import difflib
 import functools
 import inspect
+import re
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Mapping
@@ -118,13 +119,19 @@ def _default(name: str):
     return f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
 _INTERNAL = frozenset({'completion_kwargs', 'tool_fns'})
 _OPTIONS = frozenset(_FIELDS) - _INTERNAL
-_SECRET_WORDS = ('key', 'token', 'secret', 'password', 'authorization', 'credential')
+# Names of credentials: api_key, Authorization, x-api-key, access_token, ... (not max_tokens: 'tokens' counts)
+_SECRET_NAME = re.compile(r'key|secret|passw|authorization|credential|cookie|token(?!s)', re.IGNORECASE)
+
+
+def secret_name(name) -> bool:
+    "True for a keyword, header or variable named like a credential."
+    return bool(_SECRET_NAME.search(str(name)))
 
 
 def redact(kwargs: Mapping) -> dict:
     "`kwargs` with secret-looking values (api_key, headers named like authorization or keys) shown as '***'."
     def clean(k, v):
-        if any(w in str(k).lower() for w in _SECRET_WORDS): return '***'
+        if secret_name(k): return '***'
         return {hk: clean(hk, hv) for hk, hv in v.items()} if isinstance(v, Mapping) else v
     return {k: clean(k, v) for k, v in kwargs.items()}
 

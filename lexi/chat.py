@@ -7,6 +7,7 @@ call and `asyncio.gather`.
 """
 from __future__ import annotations
 import asyncio
+import copy
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -63,7 +64,28 @@ class _ChatBase:
         chat = cls.__new__(cls)
         object.__setattr__(chat, 'settings', settings)
         chat._log, chat._turns = Log(hist=list(hist)), Turns(cls.__name__)
+        _register_display_once()
         return chat
+
+    def copy(self):
+        """An independent chat with the same settings, a copy of the history and of the usage so far
+        (to try two follow-ups from one point: what one does leaves the other as it was)."""
+        other = type(self)._of(self.settings, copy.deepcopy(self.hist))
+        other.use = copy.deepcopy(self.use)
+        return other
+
+    def save(self, path):
+        """Write this chat to `path` as JSON, atomically: model, plain-data settings, history and usage,
+        never credentials (see lexi/saved.py). Returns the path."""
+        from .saved import save
+        return save(self, path)
+
+    @classmethod
+    def load(cls, path, tools=None, **overrides):
+        """The chat saved at `path`. Pass `tools=[...]` to run its tools, and any option to change
+        (model=, backend=, api_key=, ...); a damaged or foreign file is a UsageError saying what is wrong."""
+        from .saved import load
+        return load(cls, path, tools=tools, **overrides)
 
     # -- settings read and set as attributes: chat.model, chat.sp, chat.tools (schemas), ...
     def __getattr__(self, name):

@@ -162,3 +162,19 @@ async def test_async_continuation_streamed(standin):
                                         (dict(on_progress='x'), 'on_progress')])
 def test_bad_continue_options(bad, match):
     with pytest.raises(UsageError, match=match): Chat('openai/gpt-4.1', backend=Scripted(), **bad)
+
+
+@pytest.mark.parametrize('provider, model, seamless', [('anthropic', PREFILL_OK, True), ('anthropic', NO_PREFILL, False),
+                                                       ('openai', 'openai/gpt-4.1', False), ('gemini', 'gemini/gemini-2.5-flash', False)])
+@pytest.mark.parametrize('stream', [False, True])
+def test_cut_twice_then_finished_is_three_requests_and_one_answer(standin, provider, model, seamless, stream):
+    standin.queue(Reply(text='Alpha beta', finish='length', chunk_size=4), Reply(text=' gamma delta', finish='length', chunk_size=4),
+                  Reply(text=' epsilon.', chunk_size=4))
+    chat = Chat(model, **standin.kwargs(provider))
+    out = chat('Greek letters', max_continues=2, stream=stream)
+    shown = ''.join(out.text()) if stream else None
+    r = out.value if stream else out
+    assert r.choices[0].message.content == 'Alpha beta gamma delta epsilon.' and len(standin.requests) == 3
+    if stream: assert shown == 'Alpha beta gamma delta epsilon.'
+    assert [m['role'] for m in chat.hist] == ['user', 'assistant'] and chat.hist[1]['content'] == r.choices[0].message.content
+    assert (CONTINUE_PROMPT in json.dumps(standin.requests[2].body)) == (not seamless) and not standin.violations
