@@ -16,6 +16,7 @@ from .fmt import re_tools, mk_tr_details, fmt2hist, hist2fmt, StreamFormatter, A
 from .display import render_response, register_notebook_display, display_stream, adisplay_stream
 from .usage import Use
 from .chat import Chat, AsyncChat, Results, FINAL_PROMPT, ChatStream, AsyncChatStream
+from ._continue import CONTINUE_PROMPT
 from ._settings import Settings
 from .templates import Template, render
 from .tasks import run_task, arun_task, TaskResult, IssueVerdict, Review
@@ -38,4 +39,4 @@ __all__ = ['__version__',
            'citations', 'cite_footnote', 'cite_footnotes',
            're_tools', 'mk_tr_details', 'fmt2hist', 'hist2fmt', 'StreamFormatter', 'AsyncStreamFormatter',
            'render_response', 'register_notebook_display', 'display_stream', 'adisplay_stream',
-           'Use', 'Chat', 'AsyncChat', 'Results', 'FINAL_PROMPT', 'ChatStream', 'AsyncChatStream', 'Settings', 'patch_litellm', 'unpatch_litellm']
+           'Use', 'Chat', 'AsyncChat', 'Results', 'FINAL_PROMPT', 'CONTINUE_PROMPT', 'ChatStream', 'AsyncChatStream', 'Settings', 'patch_litellm', 'unpatch_litellm']

@@ -242,6 +242,15 @@ def assistant_message(content, tool_calls: list):
     return msg
 
 
+def message_from_dict(d: dict):
+    """An assistant message dict (as `sendable` wrote it) back as the LiteLLM `Message` a live chat holds,
+    its tool calls kept as the plain dicts they were."""
+    calls = d.get('tool_calls')
+    msg = lm_types().Message(**{k: v for k, v in d.items() if k != 'tool_calls'})
+    msg.tool_calls = calls or None
+    return msg
+
+
 def stream_chunk(text: str):
     "A stream chunk carrying `text` from the assistant (lexi streams a prefill first as one)."
     t = lm_types()

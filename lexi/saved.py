@@ -22,7 +22,7 @@ import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
-from ._litellm import sendable
+from ._litellm import message_from_dict, sendable
 from ._settings import Settings, _default, secret_name
 from .errors import UsageError
 from .usage import Use
@@ -141,6 +141,8 @@ def load(cls, path, tools=None, **overrides):
     except (UsageError, TypeError) as e: raise UsageError(f'{path}: the saved settings do not load: {e}') from None
     if tools is not None: settings = settings.merge(tools=tools)
     if overrides: settings = settings.merge(**overrides)
-    chat = cls._of(settings, copy.deepcopy(data['hist']))
+    # replies come back as the LiteLLM Messages a live chat holds (reply.content works on both alike)
+    hist = [message_from_dict(m) if m['role'] == 'assistant' else m for m in copy.deepcopy(data['hist'])]
+    chat = cls._of(settings, hist)
     if 'use' in data: chat.use = _use_of(data['use'], str(path))
     return chat

@@ -117,3 +117,11 @@ def test_what_is_not_data_is_listed_and_taken_again_at_load(tmp_path):
     assert set(data['not_saved']) == {'backend', 'rate_limit'}
     backend = Scripted('y')
     assert Chat.load(tmp_path / 'c.json', backend=backend)('hi').choices[0].message.content == 'y'
+
+
+def test_loaded_replies_are_messages_as_in_a_live_chat(tmp_path):
+    from lexi.testing import Scripted
+    chat = Chat('openai/gpt-4.1', backend=Scripted('Hi!'))
+    chat('Hello')
+    loaded = Chat.load(chat.save(tmp_path / 'c.json'), backend=Scripted('x'))
+    assert loaded.hist[-1].content == chat.hist[-1].content == 'Hi!' and loaded.hist[0]['content'] == 'Hello'
