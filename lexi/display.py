@@ -47,7 +47,9 @@ def render_response(resp: Any  # a ModelResponse (a Message or message dict is r
     if not choices: return render_message(resp)
     details = [f"id: `{get(resp, 'id')}`", f"model: `{get(resp, 'model')}`",
                f"finish_reason: `{get(choices[0], 'finish_reason')}`"]
-    if usage := get(resp, 'usage'): details.append(f'usage: `{usage}`')
+    if get(resp, 'usage'):   # lexi's one-line Use, not LiteLLM's Usage repr (a thousand characters of details)
+        from .usage import Use
+        details.append(f'usage: `{Use.of(resp, get(resp, "model"))}`')
     body = render_message(get(choices[0], 'message'))
     return body + '\n\n<details>\n\n- ' + '\n- '.join(details) + '\n\n</details>'
 

@@ -27,7 +27,7 @@ def test_render_response_shows_text_tool_lines_and_the_details_list():
     assert md == ("I'll calculate ((10 + 5) * 3) / (2 + 1) step by step:\n\n"
                   '🔧 simple_add({"a": 10, "b": 5})\n\n🔧 simple_add({"a": 2, "b": 1})\n\n'
                   '<details>\n\n- id: `chatcmpl-xxx`\n- model: `claude-sonnet-4-5`\n- finish_reason: `tool_calls`\n'
-                  f'- usage: `{resp.usage}`\n\n</details>')
+                  '- usage: `In: 794; Out: 228; Total: 1022; Cost: $0.005802`\n\n</details>')   # lexi's Use line, priced
 
 
 def test_render_response_collapses_thinking_above_the_answer():

@@ -634,3 +634,19 @@ def test_standin_reports_simulated_cache_use_for_anthropic(standin):
     r2 = litellm.completion('anthropic/claude-sonnet-4-5', msgs, **standin.kwargs('anthropic'))
     assert r1.usage.cache_creation_input_tokens > 900 and r1.usage.cache_read_input_tokens == 0
     assert r2.usage.cache_read_input_tokens == r1.usage.cache_creation_input_tokens and r2.usage.cache_creation_input_tokens == 0
+
+
+def test_prompt_cache_reports_writes_under_a_1h_mark_as_1h_writes():
+    from lexi import Chat
+    from lexi.testing import StandIn
+    costs = {}
+    for ttl in (None, '1h'):
+        with StandIn(prompt_cache=True) as srv:
+            srv.queue(Reply(text='hi'))
+            chat = Chat('anthropic/claude-sonnet-4-5', cache=True, ttl=ttl, **srv.kwargs('anthropic'))
+            chat('x' * 4000)
+            d = chat.last_response.usage.prompt_tokens_details.cache_creation_token_details
+            writes = chat.last_response.usage.prompt_tokens_details.cache_creation_tokens
+            assert writes > 0 and (d.ephemeral_1h_input_tokens, d.ephemeral_5m_input_tokens) == ((writes, 0) if ttl else (0, writes))
+            costs[ttl] = chat.cost
+    assert costs['1h'] > costs[None]   # LiteLLM prices 1-hour writes higher

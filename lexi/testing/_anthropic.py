@@ -23,14 +23,21 @@ def error_body(status: int, message: str, request_id: str = 'req_011standin') ->
     return {'type': 'error', 'error': {'type': typ, 'message': message}, 'request_id': request_id}
 
 
-def _usage(t: Tokens, start: bool = False) -> dict:
+def _usage(t: Tokens, start: bool = False, long_ttl: bool = False) -> dict:
     u = {'input_tokens': t.input - t.cache_read - t.cache_write, 'cache_creation_input_tokens': t.cache_write,
          'cache_read_input_tokens': t.cache_read}
-    if start: u['cache_creation'] = {'ephemeral_5m_input_tokens': t.cache_write, 'ephemeral_1h_input_tokens': 0}
+    if start:   # writes under a 1-hour mark are reported (and priced) as such
+        hour = t.cache_write if long_ttl else 0
+        u['cache_creation'] = {'ephemeral_5m_input_tokens': t.cache_write - hour, 'ephemeral_1h_input_tokens': hour}
     u['output_tokens'] = 1 if start else t.output
     if start: u['service_tier'] = 'standard'
     if t.web_searches and not start: u['server_tool_use'] = {'web_search_requests': t.web_searches, 'web_fetch_requests': 0}
     return u
+
+
+def _hour_marks(turn: Turn) -> bool:
+    "The request carries a cache_control mark with ttl '1h' (its writes are then 1-hour writes)."
+    return '"ttl": "1h"' in json.dumps(turn.request.body) if isinstance(turn.request.body, dict) else False
 
 
 def _search_blocks(turn: Turn) -> list[dict]:
@@ -65,7 +72,7 @@ def reply_json(turn: Turn) -> dict:
     "A `message` body."
     return {'model': turn.model, 'id': turn.ids.msg(), 'type': 'message', 'role': 'assistant',
             'content': _blocks(turn), 'stop_reason': STOP_REASONS[turn.reply.finish_reason], 'stop_sequence': None,
-            'usage': {**_usage(turn.tokens, start=True), 'output_tokens': turn.tokens.output,
+            'usage': {**_usage(turn.tokens, start=True, long_ttl=_hour_marks(turn)), 'output_tokens': turn.tokens.output,
                       **({'server_tool_use': _usage(turn.tokens)['server_tool_use']} if turn.tokens.web_searches else {})}}
 
 
@@ -100,7 +107,7 @@ def reply_events(turn: Turn) -> list[bytes]:
     "message_start, per block content_block_start/delta.../stop (a ping after the first start), message_delta, message_stop."
     t = turn.tokens
     start = {'model': turn.model, 'id': turn.ids.msg(), 'type': 'message', 'role': 'assistant', 'content': [],
-             'stop_reason': None, 'stop_sequence': None, 'usage': _usage(t, start=True)}
+             'stop_reason': None, 'stop_sequence': None, 'usage': _usage(t, start=True, long_ttl=_hour_marks(turn))}
     events = [sse({'type': 'message_start', 'message': start}, 'message_start')]
     for i, block in enumerate(_blocks(turn)):
         events.append(sse({'type': 'content_block_start', 'index': i, 'content_block': _block_start(block)},
