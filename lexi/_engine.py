@@ -128,6 +128,9 @@ def _check(s: Settings, reach: list, msgs: list):
         raise UsageError(f'{_names(no)} does not take an assistant prefill (LiteLLM: supports_assistant_prefill is False; '
                          'the provider refuses such a request). Ask for the opening you want in the prompt instead, '
                          'or use output_type= for JSON.')
+    if s.prefill and s.think and (claude := [m for m in reach if 'claude' in m.lower()]):
+        raise UsageError(f'{_names(claude)} takes no prefill with extended thinking (Anthropic: prefilling is only '
+                         'available without it); drop prefill= or think=.')
     if 'audio' in media_kinds(msgs) and (no := _caps.lacking(reach, _caps.takes_audio)):
         raise UsageError(f'{_names(no)} does not take audio input according to LiteLLM; use a model that does '
                          '(for example gemini/gemini-2.5-flash), or send a transcript as text.')
@@ -245,7 +248,9 @@ def _continued(s: Settings, resp, reply, pending: list, log: Log, n: int, final:
     so far as the prefill where every model the request may reach takes one (the continuation then joins
     seamlessly), otherwise with the answer so far and a user turn asking for the rest. Each piece's usage
     is recorded; the returned reply holds the whole joined text (hist gets it as one message)."""
-    text, seamless = reply.content or '', all(_caps.takes_prefill(m) for m in reach)
+    # Claude takes no prefill while thinking, so a thinking call asks for the rest in a user turn
+    seamless = all(_caps.takes_prefill(m) for m in reach) and not (s.think and any('claude' in m.lower() for m in reach))
+    text = reply.content or ''
     for count in range(1, s.max_continues + 1):
         if not _cut(resp) or get(reply, 'tool_calls'): break
         if s.on_progress is not None: s.on_progress(count, s.max_continues, text)

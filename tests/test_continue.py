@@ -178,3 +178,11 @@ def test_cut_twice_then_finished_is_three_requests_and_one_answer(standin, provi
     if stream: assert shown == 'Alpha beta gamma delta epsilon.'
     assert [m['role'] for m in chat.hist] == ['user', 'assistant'] and chat.hist[1]['content'] == r.choices[0].message.content
     assert (CONTINUE_PROMPT in json.dumps(standin.requests[2].body)) == (not seamless) and not standin.violations
+
+
+def test_claude_takes_no_prefill_while_thinking_so_continuation_asks_in_a_user_turn():
+    backend = Scripted(cut('The quick brown'), ' fox.')
+    chat = Chat(PREFILL_OK, backend=backend)
+    with pytest.raises(UsageError, match='no prefill with extended thinking'): chat('x', prefill='Sure', think='l')
+    assert chat('A pangram', think='l', max_continues=1).choices[0].message.content == 'The quick brown fox.'
+    assert backend.requests[1]['messages'][-1] == {'role': 'user', 'content': CONTINUE_PROMPT}
