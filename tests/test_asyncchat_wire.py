@@ -37,8 +37,13 @@ async def test_async_stream_with_parallel_tools(standin, provider):
 
 @pytest.mark.parametrize('provider', PROVIDERS)
 async def test_async_prefill_and_thinking_streamed(standin, provider):
-    standin.queue(Reply(thinking='Count on.', signature='sig-9', text=' 8, 9, 10'))
     chat = mk_chat(standin, provider, AsyncChat, reasoning=True)
+    if provider == 'anthropic':   # Anthropic: prefilling is only available without extended thinking
+        with pytest.raises(UsageError, match='no prefill with extended thinking'):
+            await run(chat, 'Continue counting to 10', prefill='Okay! 6, 7', think='l', stream=True)
+        assert chat.hist == [] and standin.requests == []
+        return
+    standin.queue(Reply(thinking='Count on.', signature='sig-9', text=' 8, 9, 10'))
     items = await run(chat, 'Continue counting to 10', prefill='Okay! 6, 7', think='l', stream=True)
     assert items[0].choices[0].delta.content == 'Okay! 6, 7'
     assert chat.hist[-1].content == 'Okay! 6, 7 8, 9, 10' and chat.hist[-1].reasoning_content == 'Count on.'
