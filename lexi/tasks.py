@@ -120,6 +120,17 @@ def _setup(chat, cls, msg, template, tvars, issues, judge, max_attempts):
 def _text(resp) -> str: return resp.choices[0].message.content or ''
 
 
+def _step(step, worker, cls, jk: dict, output_type, kw: dict):
+    """What one step of `_steps` asks, made into a call (its result, or an awaitable for AsyncChat):
+    (the chat asked, the call, whether the answer is the reply's text)."""
+    kind, text = step
+    if kind != 'work':
+        judge = cls(sp=JUDGE_SP, **jk)   # a fresh judge each time: it never sees earlier reviews
+        return judge, judge.struct(text, Review), False
+    if output_type: return worker, worker.struct(text, output_type, **kw), False
+    return worker, worker(text, **kw), True
+
+
 def _result(out, use: Use) -> TaskResult:
     output, passed, attempts, report = out
     return TaskResult(output, passed, attempts, report, use)
@@ -140,10 +151,8 @@ def run_task(chat,                       # the worker: a Chat, or a model name f
     reply = None
     try:
         while True:
-            kind, text = steps.send(reply)
-            c = worker if kind == 'work' else Chat(sp=JUDGE_SP, **jk)
-            reply = (c.struct(text, output_type, **call_kwargs) if output_type else _text(c(text, **call_kwargs))) \
-                if kind == 'work' else c.struct(text, Review)
+            c, call, as_text = _step(steps.send(reply), worker, Chat, jk, output_type, call_kwargs)
+            reply = _text(call) if as_text else call
             use.add(c.last_use)
     except StopIteration as stop: return _result(stop.value, use)
 
@@ -157,9 +166,7 @@ async def arun_task(chat, msg: str | None = None, *, template=None, tvars: dict 
     reply = None
     try:
         while True:
-            kind, text = steps.send(reply)
-            c = worker if kind == 'work' else AsyncChat(sp=JUDGE_SP, **jk)
-            reply = ((await c.struct(text, output_type, **call_kwargs)) if output_type else _text(await c(text, **call_kwargs))) \
-                if kind == 'work' else await c.struct(text, Review)
+            c, call, as_text = _step(steps.send(reply), worker, AsyncChat, jk, output_type, call_kwargs)
+            reply = _text(await call) if as_text else await call
             use.add(c.last_use)
     except StopIteration as stop: return _result(stop.value, use)
