@@ -9,6 +9,8 @@ each character once). The same function serves streamed and whole replies, so bo
 """
 from __future__ import annotations
 
+from .errors import UsageError
+
 __all__ = ['CONTINUE_PROMPT', 'Joiner', 'join', 'continue_message']
 
 CONTINUE_PROMPT = ('Your previous reply was cut off by the length limit. Continue exactly where it stopped, '
@@ -21,7 +23,6 @@ def continue_message(prompt, count: int, max_count: int, text: str) -> str:
     "The user turn asking for continuation `count` of `max_count`: `prompt` itself, or what it returns."
     out = prompt(count, max_count, text) if callable(prompt) else prompt
     if not isinstance(out, str) or not out.strip():
-        from .errors import UsageError
         raise UsageError(f'continue_prompt gave {out!r}; it must be (or return) a non-empty string.')
     return out
 

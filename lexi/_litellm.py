@@ -234,21 +234,19 @@ def sendable(m) -> dict:
     return out
 
 
-def assistant_message(content, tool_calls: list):
-    """An assistant `Message` whose tool calls stay the plain dicts given (as lisette's history shows them):
-    Message() turns dicts into ChatCompletionMessageToolCall objects, so they are put back afterwards."""
-    msg = lm_types().Message(content=content, role='assistant', tool_calls=tool_calls or None, function_call=None)
+def assistant_message(content, tool_calls: list | None, **fields):
+    """An assistant `Message` (with any other `fields`, e.g. thinking_blocks) whose tool calls stay the plain
+    dicts given (as lisette's history shows them): Message() turns dicts into ChatCompletionMessageToolCall
+    objects, so they are put back afterwards."""
+    msg = lm_types().Message(content=content, role='assistant', tool_calls=tool_calls or None, **{'function_call': None, **fields})
     msg.tool_calls = tool_calls or None
     return msg
 
 
 def message_from_dict(d: dict):
-    """An assistant message dict (as `sendable` wrote it) back as the LiteLLM `Message` a live chat holds,
-    its tool calls kept as the plain dicts they were."""
-    calls = d.get('tool_calls')
-    msg = lm_types().Message(**{k: v for k, v in d.items() if k != 'tool_calls'})
-    msg.tool_calls = calls or None
-    return msg
+    "An assistant message dict (as `sendable` wrote it) back as the LiteLLM `Message` a live chat holds."
+    return assistant_message(d.get('content'), d.get('tool_calls'),
+                             **{k: v for k, v in d.items() if k not in ('content', 'tool_calls', 'role')})
 
 
 def stream_chunk(text: str):
