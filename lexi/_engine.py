@@ -117,6 +117,11 @@ class Log:
 def _names(models: list) -> str: return ', '.join(models)
 
 
+def _thinking_claude(s: Settings, reach: list) -> list:
+    "The Claude models among `reach` when the call thinks: Anthropic takes no prefill with extended thinking."
+    return [m for m in reach if 'claude' in m.lower()] if s.think else []
+
+
 def _check(s: Settings, reach: list, msgs: list):
     "UsageError, before anything is sent, for what a model the request may reach is known not to take."
     if s.think and (no := _caps.lacking(reach, _caps.has_reasoning)):
@@ -128,7 +133,7 @@ def _check(s: Settings, reach: list, msgs: list):
         raise UsageError(f'{_names(no)} does not take an assistant prefill (LiteLLM: supports_assistant_prefill is False; '
                          'the provider refuses such a request). Ask for the opening you want in the prompt instead, '
                          'or use output_type= for JSON.')
-    if s.prefill and s.think and (claude := [m for m in reach if 'claude' in m.lower()]):
+    if s.prefill and (claude := _thinking_claude(s, reach)):
         raise UsageError(f'{_names(claude)} takes no prefill with extended thinking (Anthropic: prefilling is only '
                          'available without it); drop prefill= or think=.')
     if 'audio' in media_kinds(msgs) and (no := _caps.lacking(reach, _caps.takes_audio)):
@@ -248,8 +253,7 @@ def _continued(s: Settings, resp, reply, pending: list, log: Log, n: int, final:
     so far as the prefill where every model the request may reach takes one (the continuation then joins
     seamlessly), otherwise with the answer so far and a user turn asking for the rest. Each piece's usage
     is recorded; the returned reply holds the whole joined text (hist gets it as one message)."""
-    # Claude takes no prefill while thinking, so a thinking call asks for the rest in a user turn
-    seamless = all(_caps.takes_prefill(m) for m in reach) and not (s.think and any('claude' in m.lower() for m in reach))
+    seamless = all(_caps.takes_prefill(m) for m in reach) and not _thinking_claude(s, reach)
     text = reply.content or ''
     for count in range(1, s.max_continues + 1):
         if not _cut(resp) or get(reply, 'tool_calls'): break
