@@ -30,8 +30,8 @@ from .usage import Use
 __all__ = ['save', 'load', 'FORMAT', 'VERSION']
 
 FORMAT, VERSION = 'lexi.chat', 1
-# Settings that are never written: not data (functions, objects), or lexi's own bookkeeping.
-_NOT_SAVED = frozenset({'model', 'ns', 'tool_fns', 'backend', 'rate_limit', 'output_type', 'on_progress'})
+# Settings that are never written: they are not data (functions, objects); load takes them again.
+_NOT_SAVED = frozenset({'ns', 'backend', 'rate_limit', 'output_type', 'on_progress'})
 
 
 def _env_secrets() -> set:
@@ -58,8 +58,9 @@ def _settings_data(s: Settings) -> tuple[dict, list]:
     secrets, out, left = _env_secrets(), {}, []
     for f in dataclasses.fields(Settings):
         value = getattr(s, f.name)
-        if f.name in _NOT_SAVED or value == _default(f.name):
-            if f.name not in ('model', 'tool_fns') and value != _default(f.name): left.append(f.name)
+        if f.name in ('model', 'tool_fns') or value == _default(f.name): continue   # model: saved on its own
+        if f.name in _NOT_SAVED:
+            left.append(f.name)
             continue
         value = _clean(dict(value) if isinstance(value, Mapping) else list(value) if isinstance(value, tuple) else value, secrets)
         if _jsonable(value): out[f.name] = value
