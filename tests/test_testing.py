@@ -282,6 +282,42 @@ async def test_cut_after_breaks_the_stream_with_an_error(standin, provider, mode
     assert ''.join(got) == ' '.join(script.text.split()[:2])
 
 
+RAW_ARGS = '{"a": 1, "b'   # a call cut mid-stream
+
+
+@pytest.mark.parametrize('stream', [False, True], ids=['json', 'sse'])
+def test_raw_argument_text_comes_back_as_written_where_the_provider_can_send_it(standin, stream):
+    standin.queue(Reply(tool_calls=[ToolCall('add', RAW_ARGS), ToolCall('mul', '[1, 2]')]))
+    resp, chunks = asyncio.run(complete(standin, 'openai', stream))
+    resp = litellm.stream_chunk_builder(chunks, messages=MSGS) if stream else resp
+    assert [tc.function.arguments for tc in resp.choices[0].message.tool_calls] == [RAW_ARGS, '[1, 2]']
+
+
+def test_anthropic_streams_raw_argument_text_as_written(standin):
+    standin.queue(Reply(tool_calls=[ToolCall('add', RAW_ARGS)]))
+    _, chunks = asyncio.run(complete(standin, 'anthropic', stream=True))
+    [tc] = litellm.stream_chunk_builder(chunks, messages=MSGS).choices[0].message.tool_calls
+    assert (tc.function.name, tc.function.arguments) == ('add', RAW_ARGS)
+
+
+@pytest.mark.parametrize('stream', [False, True], ids=['json', 'sse'])
+@pytest.mark.parametrize('provider', ['anthropic', 'gemini'])
+def test_raw_argument_text_that_is_an_object_goes_as_one(standin, provider, stream):
+    standin.queue(Reply(tool_calls=[ToolCall('add', ' {"a": 1} ')]))
+    resp, chunks = asyncio.run(complete(standin, provider, stream))
+    resp = litellm.stream_chunk_builder(chunks, messages=MSGS) if stream else resp
+    assert [json.loads(tc.function.arguments) for tc in resp.choices[0].message.tool_calls] == [{'a': 1}]
+
+
+@pytest.mark.parametrize('provider, stream', [('anthropic', False), ('gemini', False), ('gemini', True)])
+def test_raw_argument_text_a_provider_cannot_send_is_the_stand_ins_error(standin, provider, stream):
+    standin.queue(Reply(tool_calls=[ToolCall('add', RAW_ARGS)]))
+    with pytest.raises(litellm.BadRequestError, match='sends tool arguments as a JSON object'):
+        asyncio.run(complete(standin, provider, stream))
+    assert len(standin.unscripted) == 1
+    standin.unscripted.clear()
+
+
 # -- embeddings, models, raw bodies, routing by environment
 
 @pytest.mark.parametrize('mode', ['sync', 'async'])
@@ -356,6 +392,7 @@ def test_script_mistakes_raise_usage_errors():
     with pytest.raises(UsageError, match='finish'): Reply(text='x', finish='done')
     with pytest.raises(UsageError, match='cache_read'): Reply(usage=dict(input=3, cache_read=5))
     with pytest.raises(UsageError, match='ToolCall'): Reply(tool_calls=[('add', {})])
+    with pytest.raises(UsageError, match='dict of arguments'): ToolCall('add', [1, 2])
     with StandIn() as srv:
         with pytest.raises(UsageError, match='openai, anthropic, gemini'): srv.kwargs('azure')
         with pytest.raises(UsageError, match='Reply, Fault'): srv.queue(42)
@@ -380,6 +417,12 @@ def calls(*ids, names=('add', 'mul', 'add')):
     "An assistant message calling tools in parallel, one call per id."
     return {'role': 'assistant', 'content': None, 'tool_calls': [
         {'id': i, 'type': 'function', 'function': {'name': n, 'arguments': '{"a": 1}'}} for i, n in zip(ids, names)]}
+
+
+def called(tcid, arguments):
+    "An assistant message with one call of 'add' whose arguments text is `arguments`."
+    return {'role': 'assistant', 'content': None, 'tool_calls': [
+        {'id': tcid, 'type': 'function', 'function': {'name': 'add', 'arguments': arguments}}]}
 
 
 def result(tcid, name='add'):
@@ -481,6 +524,14 @@ RULE_CASES = {
     'gemini-response-without-call': (
         'gemini', [ASK, result('call_x')], {},
         'contents[1]: Please ensure that function response turn comes immediately after a function call turn.'),
+    'anthropic-tool_use-input-not-an-object': (
+        'anthropic', [ASK, called('toolu_a', '[1, 2]'), result('toolu_a')], {},
+        'messages.1.content.0.tool_use.input: Input should be a valid dictionary'),
+    'gemini-function_call-args-not-an-object': (
+        'gemini', [ASK, called('call_a', '[1, 2]'), result('call_a')], {},
+        # "Invalid value at '...' (type.googleapis.com/google.protobuf.Struct), [1, 2]": LiteLLM escapes the quotes
+        # in a stream's error, so the path alone is matched
+        'contents[1].parts[0].function_call.args'),
     'gemini-duplicate-declarations': (
         'gemini', [ASK], {'tools': [tool_schema('add'), tool_schema('add')]}, 'Duplicate function declaration found: add'),
 }
@@ -532,6 +583,12 @@ RAW_CASES = {
                            '* GenerateContentRequest.contents: contents is not specified'),
     'gemini-empty-parts': ('gemini', GEMINI_PATH, {'contents': [{'role': 'user', 'parts': []}]},
                            '* GenerateContentRequest.contents[0].parts: contents.parts must not be empty.'),
+    'gemini-function-response-not-an-object': (
+        'gemini', GEMINI_PATH, {'contents': [
+            {'role': 'user', 'parts': [{'text': 'Compute.'}]},
+            {'role': 'model', 'parts': [{'functionCall': {'name': 'add', 'args': {'a': 1}}}]},
+            {'role': 'user', 'parts': [{'functionResponse': {'name': 'add', 'response': '2'}}]}]},
+        "Invalid value at 'contents[2].parts[0].function_response.response' (type.googleapis.com/google.protobuf.Struct), \"2\""),
     'gemini-camelCase-parts': (
         'gemini', GEMINI_PATH, {'contents': [
             {'role': 'user', 'parts': [{'text': 'Compute both.'}]},

@@ -40,7 +40,7 @@ The rules, in the providers' words:
   without `tool_result` blocks immediately after"), every `tool_result` answers a `tool_use` of the
   previous message ("unexpected `tool_use_id` found in `tool_result` blocks"); at most 4 blocks with
   cache_control (system, tools and messages); tool names unique; tool_use ids (and the tool_use_id of
-  results) match `^[a-zA-Z0-9_-]+$`; text blocks non-empty; messages
+  results) match `^[a-zA-Z0-9_-]+$`; a tool_use input is an object; text blocks non-empty; messages
   non-empty, each with content (but a final assistant message). Server tool blocks (web search,
   'srvtoolu_' ids) carry their own results.
 - OpenAI: an assistant message with tool_calls is followed by tool messages answering every
@@ -49,7 +49,7 @@ The rules, in the providers' words:
 - Gemini: contents non-empty, every content with parts; a model turn with N function calls is
   followed by a turn with N function responses, and responses only follow a function call turn; a
   function call turn follows a user or function response turn (so it never comes first);
-  function declaration names unique.
+  function declaration names unique; function call args and function response values are objects.
 `StandIn(strict=False)` (or setting `srv.strict = False`) turns the checks off, for a test that must
 send such requests and get scripted answers to them. (To test how code handles a provider's 400,
 script `Fault(400, ...)`: it answers a valid request.)
@@ -58,6 +58,9 @@ What you can script (one item per request, first in first out, shared by all pro
 - `Reply(text, tool_calls, thinking, signature, search, finish, usage, model, delay, event_delay, event_delay_from,
   cut_after, chunk_size)`: a model answer. Whether it goes out as JSON or as a stream depends on
   the request (`stream=True`, or Gemini's streaming endpoint).
+- `ToolCall(name, args, id)` in a Reply's tool_calls: `args` a dict, or the raw argument text as a str, sent
+  as written where the provider can send it: OpenAI always, Anthropic in a stream (e.g. a call cut mid-way,
+  '{"a": 1, "b'); elsewhere only text that is a JSON object (otherwise the stand-in answers with its own 400).
 - `Fault(status, message, retry_after)`: an HTTP error with the provider's error body (and a
   Retry-After header if given). LiteLLM maps it to its exceptions (429 -> RateLimitError,
   500 -> InternalServerError, 503 -> ServiceUnavailableError; Anthropic's 529 -> InternalServerError).

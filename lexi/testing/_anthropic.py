@@ -57,14 +57,16 @@ def _text_block(turn: Turn, part) -> dict:
     return {'citations': cits, 'type': 'text', 'text': part.text}
 
 
-def _blocks(turn: Turn) -> list[dict]:
-    "The message's content blocks, in the order Anthropic sends them."
+def _blocks(turn: Turn, stream: bool = False) -> list[dict]:
+    """The message's content blocks, in the order Anthropic sends them. In a stream a tool_use input may be
+    raw text (a str), streamed as it is: a reply cut mid-call streams JSON that never closes."""
     r = turn.reply
     blocks = [{'type': 'thinking', 'thinking': r.thinking, 'signature': signature(r)}] if r.thinking else []
     blocks += _search_blocks(turn) if r.search else []
     blocks += [_text_block(turn, p) for p in r.parts]
-    blocks += [{'type': 'tool_use', 'id': tc.id or turn.ids.toolu(), 'name': tc.name, 'input': tc.args or {},
-                'caller': _DIRECT} for tc in r.tool_calls]
+    blocks += [{'type': 'tool_use', 'id': tc.id or turn.ids.toolu(), 'name': tc.name, 'caller': _DIRECT,
+                'input': tc.args if stream and isinstance(tc.args, str) else tc.as_object('Anthropic')}
+               for tc in r.tool_calls]
     return blocks
 
 
@@ -98,7 +100,8 @@ def _block_deltas(turn: Turn, i: int, block: dict) -> list[bytes]:
         cits = [_delta(i, {'type': 'citations_delta', 'citation': c}) for c in block.get('citations', ())]
         return cits + [_delta(i, {'type': 'text_delta', 'text': p}) for p in pieces(block['text'], size)]
     if typ in ('tool_use', 'server_tool_use'):
-        args = json.dumps(block['input']) if block['input'] else ''
+        inp = block['input']   # raw text is streamed as written; an empty object as no text at all
+        args = inp if isinstance(inp, str) else json.dumps(inp) if inp else ''
         return [_delta(i, {'type': 'input_json_delta', 'partial_json': p}) for p in [''] + pieces(args, size or 8)]
     return []
 
@@ -109,7 +112,7 @@ def reply_events(turn: Turn) -> list[bytes]:
     start = {'model': turn.model, 'id': turn.ids.msg(), 'type': 'message', 'role': 'assistant', 'content': [],
              'stop_reason': None, 'stop_sequence': None, 'usage': _usage(t, start=True, long_ttl=_hour_marks(turn))}
     events = [sse({'type': 'message_start', 'message': start}, 'message_start')]
-    for i, block in enumerate(_blocks(turn)):
+    for i, block in enumerate(_blocks(turn, stream=True)):
         events.append(sse({'type': 'content_block_start', 'index': i, 'content_block': _block_start(block)},
                           'content_block_start'))
         if i == 0: events.append(sse({'type': 'ping'}, 'ping'))

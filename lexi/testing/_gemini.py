@@ -63,7 +63,7 @@ def _call_parts(reply: Reply) -> list[dict]:
     "functionCall parts; the first carries the thought signature, as Gemini's thinking models send it."
     parts = []
     for i, tc in enumerate(reply.tool_calls):
-        fc = {'name': tc.name, 'args': tc.args or {}}
+        fc = {'name': tc.name, 'args': tc.as_object('Gemini')}
         if tc.id: fc['id'] = tc.id
         parts.append({'functionCall': fc, 'thoughtSignature': signature(reply)} if i == 0 else {'functionCall': fc})
     return parts

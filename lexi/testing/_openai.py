@@ -6,7 +6,6 @@ OpenAI-compatible servers send it; cited spans become `url_citation` annotations
 """
 from __future__ import annotations
 import base64
-import json
 import struct
 import time
 
@@ -48,7 +47,7 @@ def _annotations(reply: Reply) -> list[dict]:
 
 def _calls(turn: Turn) -> list[dict]:
     return [{'id': tc.id or turn.ids.call(), 'type': 'function',
-             'function': {'name': tc.name, 'arguments': json.dumps(tc.args or {})}}
+             'function': {'name': tc.name, 'arguments': tc.text}}
             for tc in turn.reply.tool_calls]
 
 

@@ -8,6 +8,7 @@ body's own (after LiteLLM's translation), e.g. Anthropic's `messages.3` counts t
 in which LiteLLM has merged consecutive tool results and user text into one user message.
 """
 from __future__ import annotations
+import json
 import re
 from collections import Counter
 
@@ -32,8 +33,9 @@ def _first_duplicate(names) -> str | None:
 # Found 5."; "messages: text content blocks must be non-empty"; "messages.N: all messages must have non-empty
 # content except for the optional final assistant message"; "messages.N: `tool_use` ids were found without
 # `tool_result` blocks immediately after: ..."; "messages.N.content.K: unexpected `tool_use_id` found in
-# `tool_result` blocks: ..."; (Claude 4.6 and later) "This model does not support assistant message prefill.
-# The conversation must end with a user message.".
+# `tool_result` blocks: ..."; "messages.N.content.K.tool_use.input: Input should be a valid dictionary";
+# (Claude 4.6 and later) "This model does not support assistant message prefill. The conversation must end with
+# a user message.".
 
 def _anthropic_cache_blocks(body: dict) -> int:
     "Blocks carrying cache_control: system blocks, tools, message blocks (and blocks inside tool results)."
@@ -109,6 +111,15 @@ def _anthropic_ids(msgs: list) -> str | None:
     return None
 
 
+def _anthropic_inputs(msgs: list) -> str | None:
+    "Every tool_use (and server_tool_use) block's input is an object."
+    for i, m in enumerate(msgs):
+        for k, b in enumerate(_blocks(m)):
+            if b.get('type') in ('tool_use', 'server_tool_use') and not isinstance(b.get('input'), dict):
+                return f'messages.{i}.content.{k}.{b["type"]}.input: Input should be a valid dictionary'
+    return None
+
+
 _CLAUDE_VERSION = re.compile(r'claude-(?:opus|sonnet|haiku)-(\d+)(?:-(\d{1,2}))?(?:\D|$)')
 
 
@@ -129,7 +140,8 @@ def anthropic_violation(body: dict) -> str | None:
     if dup is not None: return f'tools: Tool names must be unique. ({dup!r} appears more than once)'
     n = _anthropic_cache_blocks(body)
     if n > _MAX_CACHE_BLOCKS: return f'A maximum of {_MAX_CACHE_BLOCKS} blocks with cache_control may be provided. Found {n}.'
-    return _anthropic_content(body, msgs) or _anthropic_ids(msgs) or _anthropic_tools_answered(msgs)
+    return (_anthropic_content(body, msgs) or _anthropic_ids(msgs) or _anthropic_inputs(msgs)
+            or _anthropic_tools_answered(msgs))
 
 
 # -- OpenAI /chat/completions. Its 400 messages (param 'messages.[N].role'): "An assistant message with
@@ -198,7 +210,9 @@ def openai_violation(body: dict) -> str | None:
 # contents.parts must not be empty."; "Duplicate function declaration found: NAME"; "Please ensure that the
 # number of function response parts is equal to the number of function call parts of the function call turn.";
 # "Please ensure that function response turn comes immediately after a function call turn."; "Please ensure
-# that function call turn comes immediately after a user turn or after a function response turn."
+# that function call turn comes immediately after a user turn or after a function response turn."; a value
+# that is not an object where the API takes a Struct (function call args, function response response):
+# "Invalid value at 'contents[N].parts[K].function_call.args' (type.googleapis.com/google.protobuf.Struct), VALUE"
 
 def _parts(content, *keys) -> int:
     "How many of a content's parts carry any of `keys` (LiteLLM writes snake_case, the API documents camelCase)."
@@ -207,6 +221,22 @@ def _parts(content, *keys) -> int:
 
 
 _CALL, _RESPONSE = ('functionCall', 'function_call'), ('functionResponse', 'function_response')
+
+
+_STRUCTS = ((('functionCall', 'function_call'), 'args', 'function_call.args'),
+            (('functionResponse', 'function_response'), 'response', 'function_response.response'))
+
+
+def _gemini_structs(contents: list) -> str | None:
+    "Function call args and function response values, where given, are objects (protobuf Structs)."
+    for i, c in enumerate(contents):
+        for k, p in enumerate(x for x in c.get('parts') or [] if isinstance(x, dict)):
+            for keys, field, where in _STRUCTS:
+                inner = next((p[key] for key in keys if isinstance(p.get(key), dict)), {})
+                if inner.get(field) is not None and not isinstance(inner[field], dict):   # JSON null: left unset
+                    return (f"Invalid value at 'contents[{i}].parts[{k}].{where}' "
+                            f"(type.googleapis.com/google.protobuf.Struct), {json.dumps(inner[field])}")
+    return None
 
 
 def _gemini_turns(contents: list) -> str | None:
@@ -238,7 +268,7 @@ def gemini_violation(body: dict) -> str | None:
              for d in (t.get('function_declarations') or t.get('functionDeclarations') or []) if isinstance(d, dict)]
     dup = _first_duplicate(decls)
     if dup is not None: return f'Duplicate function declaration found: {dup}'
-    return _gemini_turns(contents)
+    return _gemini_turns(contents) or _gemini_structs(contents)
 
 
 _CHECKS = {'anthropic': anthropic_violation, 'openai': openai_violation, 'gemini': gemini_violation}

@@ -48,16 +48,36 @@ class Cited:
 
 @dataclass(frozen=True)
 class ToolCall:
-    "One tool call in a `Reply`; several in one reply are parallel calls."
+    """One tool call in a `Reply`; several in one reply are parallel calls.
+
+    `args` as a str is the argument text exactly as the model wrote it, valid JSON or not (e.g. the cut
+    '{"a": 1, "b' of a reply stopped mid-call). OpenAI sends any text; Anthropic streams it as it is (its
+    JSON bodies and Gemini's carry an object, so there only text that parses to an object can be sent)."""
     name: str                      # the tool's name
-    args: dict | None = None       # its arguments (sent as JSON; None means {})
+    args: dict | str | None = None # its arguments: a dict (sent as JSON; None means {}), or the raw text
     id: str | None = None          # call id; None: provider style (call_..., toolu_..., none for Gemini)
 
     def __post_init__(self):
         if not isinstance(self.name, str) or not self.name:
             raise UsageError('ToolCall needs a tool name, e.g. ToolCall("add", {"a": 1}).')
-        if self.args is not None and not isinstance(self.args, dict):
-            raise UsageError(f'ToolCall({self.name!r}) args must be a dict of arguments, not {type(self.args).__name__}.')
+        if self.args is not None and not isinstance(self.args, (dict, str)):
+            raise UsageError(f'ToolCall({self.name!r}) args must be a dict of arguments (or their raw text as a str), '
+                             f'not {type(self.args).__name__}.')
+
+    @property
+    def text(self) -> str:
+        "The arguments as the model writes them: the raw text, or the dict as JSON."
+        return self.args if isinstance(self.args, str) else json.dumps(self.args or {})
+
+    def as_object(self, provider: str) -> dict:
+        "The arguments as an object, for wire formats that carry one; raw text that is not a JSON object cannot be."
+        if not isinstance(self.args, str): return self.args or {}
+        try: obj = json.loads(self.args) if self.args.strip() else {}
+        except ValueError: obj = None
+        if not isinstance(obj, dict):
+            raise UsageError(f'ToolCall({self.name!r}, {self.args!r}): {provider} sends tool arguments as a JSON object '
+                             'here; raw text that is not one can be sent by OpenAI, or streamed by Anthropic.')
+        return obj
 
 
 @dataclass
@@ -200,7 +220,7 @@ def resolve_tokens(reply: Reply, request_size: int) -> Tokens:
     "Token counts for `reply`: its `usage` where given, else estimates (about 4 characters a token)."
     u = reply.usage or {}
     reasoning = u.get('reasoning', _est(reply.thinking or ''))
-    args = ''.join(repr(tc.args or {}) for tc in reply.tool_calls)
+    args = ''.join(tc.args if isinstance(tc.args, str) else repr(tc.args or {}) for tc in reply.tool_calls)
     output = u.get('output', max(1, _est(reply.full_text) + _est(args) + reasoning))
     cache_read, cache_write = u.get('cache_read', 0), u.get('cache_write', 0)
     inp = u.get('input', max(1, math.ceil(request_size / 4)) + cache_read + cache_write)

@@ -38,7 +38,7 @@ def _usage(reply: Reply, request_size: int) -> dict:
 
 
 def _calls(reply: Reply, ids: Ids) -> list[dict]:
-    return [{'id': tc.id or ids.call(), 'type': 'function', 'function': {'name': tc.name, 'arguments': json.dumps(tc.args or {})}}
+    return [{'id': tc.id or ids.call(), 'type': 'function', 'function': {'name': tc.name, 'arguments': tc.text}}
             for tc in reply.tool_calls]
 
 

@@ -23,6 +23,7 @@ from urllib.parse import parse_qsl, urlsplit
 from . import _anthropic as anthropic, _gemini as gemini, _openai as openai
 from ._rules import violation
 from ._script import Embeddings, Fault, Raw, Reply, Request, Turn, resolve_tokens
+from ..errors import UsageError
 
 __all__ = ['Server', 'Answer', 'route', 'plan', 'make_request', 'RENDERERS']
 
@@ -112,11 +113,14 @@ def _tokens(owner, req: Request, r: Reply):
 def _reply(owner, req: Request, r: Reply) -> Answer:
     mod = RENDERERS[req.provider]
     turn = Turn(r, req, r.model or req.model or 'standin-model', _tokens(owner, req, r), owner.ids)
+    try: body = mod.reply_events(turn) if req.stream else mod.reply_json(turn)
+    except UsageError as e:   # a script this provider's wire format cannot carry (raw tool arguments)
+        return _own_error(owner, req, 400, f'lexi.testing: {e}')
     if not req.stream:
-        return Answer(200, [('Content-Type', 'application/json')], json.dumps(mod.reply_json(turn)).encode(),
+        return Answer(200, [('Content-Type', 'application/json')], json.dumps(body).encode(),
                       delay=r.delay, cut_after=r.cut_after)
     headers = [('Content-Type', 'text/event-stream; charset=utf-8'), ('Cache-Control', 'no-cache')]
-    return Answer(200, headers, events=mod.reply_events(turn), delay=r.delay, event_delay=r.event_delay, event_delay_from=r.event_delay_from,
+    return Answer(200, headers, events=body, delay=r.delay, event_delay=r.event_delay, event_delay_from=r.event_delay_from,
                   cut_after=r.cut_after)
 
 
