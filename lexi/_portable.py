@@ -15,6 +15,15 @@ for every model the request may reach (one model, or a Router group's deployment
   Anthropic takes `^[a-zA-Z0-9_-]+$`, at most 64. A refused id becomes its allowed characters and a short
   hash of the whole id (deterministic, and distinct ids stay distinct), on the call and on its result alike.
   Gemini ids are left as they are (LiteLLM carries Gemini's thought signatures in them).
+- Tool-call arguments go out as a JSON object for every provider. A model can write arguments that are not one
+  (a call cut mid-stream, '{"a": 1, "b'; a JSON array or string; nothing at all). The history keeps that text, and
+  lexi answered the call with an error result, but the request must still be one the provider takes: LiteLLM
+  parses the text for Anthropic and Gemini and fails before sending (so every later call of the chat would
+  fail), Anthropic's tool_use.input and Gemini's functionCall.args must be objects, and OpenAI-compatible
+  servers (vLLM, SGLang and others) parse the history's arguments too. Arguments the tool ran with as no
+  arguments (empty, blank, `null`) go as {}; any other text that is not a JSON object goes inside one,
+  {"_raw_arguments": "<the text>"}, so the model still sees what it wrote, which the error result after it
+  quotes, rather than an empty call that seems to contradict it. An object goes out as the model wrote it.
 - cache_control marks go only to providers that use them, and OpenAI-format APIs get tool calls with only
   their own keys (id, type, function).
 - A history that starts with the assistant (as `fmt2hist` of a formatted reply does) gets a short user
@@ -24,13 +33,16 @@ for every model the request may reach (one model, or a Router group's deployment
 """
 from __future__ import annotations
 import hashlib
+import json
 import re
+from collections.abc import Mapping
 
 from . import _caps
 
 __all__ = ['for_models']
 
 OPENING = '(Continuing an earlier conversation.)'   # the user turn put before an assistant-first history
+RAW_ARGS = '_raw_arguments'   # the key that carries arguments text that is not a JSON object
 _THINKING_FIELDS = ('thinking_blocks', 'reasoning_content', 'provider_specific_fields')
 _READS_FIELDS = {'anthropic', 'gemini', 'vertex_ai', 'vertex_ai_beta', 'bedrock', 'bedrock_converse'}
 _GEMINI = {'gemini', 'vertex_ai', 'vertex_ai_beta'}
@@ -66,11 +78,34 @@ def _is_server_call(tc) -> bool: return str((tc or {}).get('id') or '').startswi
 _INTERESTING = frozenset(('tool_calls', 'tool_call_id', 'cache_control') + _THINKING_FIELDS)
 
 
+def _no_constant(name: str):
+    raise ValueError(f'{name} is not JSON')   # NaN and Infinity: Python reads them, JSON APIs refuse them
+
+
+def _object_args(raw) -> str:
+    "Tool-call arguments as the text of a JSON object (see the module docstring)."
+    if isinstance(raw, Mapping): return json.dumps(raw)
+    if raw is None or (isinstance(raw, str) and not raw.strip()): return '{}'
+    try: value = json.loads(raw, parse_constant=_no_constant)
+    except (TypeError, ValueError): return _wrapped(raw)
+    if isinstance(value, dict): return raw
+    return '{}' if value is None else _wrapped(raw)
+
+
+def _wrapped(raw) -> str: return json.dumps({RAW_ARGS: raw if isinstance(raw, str) else repr(raw)})
+
+
+def _with_object_args(tc: dict) -> dict:
+    fn = tc.get('function') or {}
+    args = _object_args(fn.get('arguments'))
+    return tc if args == fn.get('arguments') else {**tc, 'function': {**fn, 'arguments': args}}
+
+
 def _plain_call(tc: dict) -> dict:
     "A tool call with only the keys of the OpenAI format (Anthropic's carry `caller`, LiteLLM's `index`)."
     fn = tc.get('function') or {}
     return {'id': tc.get('id'), 'type': tc.get('type') or 'function',
-            'function': {'name': fn.get('name'), 'arguments': fn.get('arguments') or '{}'}}
+            'function': {'name': fn.get('name'), 'arguments': fn.get('arguments')}}
 
 
 def _shape(m: dict, keep_fields: bool, keep_server: bool, rule, keep_ckpts: bool) -> dict:
@@ -79,7 +114,8 @@ def _shape(m: dict, keep_fields: bool, keep_server: bool, rule, keep_ckpts: bool
     if not keep_fields:
         for k in _THINKING_FIELDS: out.pop(k, None)
     if out.get('tool_calls'):
-        calls = [tc if keep_fields else _plain_call(tc) for tc in out['tool_calls'] if keep_server or not _is_server_call(tc)]
+        calls = [_with_object_args(tc if keep_fields else _plain_call(tc)) for tc in out['tool_calls']
+                 if keep_server or not _is_server_call(tc)]
         out['tool_calls'] = [{**tc, 'id': _map_id(tc.get('id'), rule)} for tc in calls] or None
         if out['tool_calls'] is None:
             out.pop('tool_calls')
@@ -110,5 +146,4 @@ def for_models(msgs: list,   # the outgoing messages, plain dicts (already copie
     keep_server = families == {'anthropic'}
     keep_ckpts = any(map(_caps.uses_cache_ckpts, models))
     rule = _id_rule(families)
-    if keep_fields and keep_server and keep_ckpts and rule is None: return msgs
     return [_shape(m, keep_fields, keep_server, rule, keep_ckpts) for m in msgs]
