@@ -1,4 +1,4 @@
-"""Content parts for media: tell what bytes are by their magic number, and build the part dicts
+"""Content parts for media: tell what bytes are by their format's signature, and build the part dicts
 LiteLLM accepts for each kind (images, PDFs, audio), from bytes, files and URLs.
 
 Parts built here:
@@ -23,6 +23,7 @@ the URL and its MIME type, and LiteLLM fetches it when it builds the request:
 """
 from __future__ import annotations
 import base64
+import re
 from collections.abc import Mapping
 from pathlib import Path, PurePosixPath
 from urllib.parse import urlparse
@@ -39,21 +40,57 @@ AUDIO_URL_MIMES = {'.wav': 'audio/wav', '.mp3': 'audio/mp3'}  # what Gemini is t
 AUDIO_FORMATS = {'audio/wav': 'wav', 'audio/mpeg': 'mp3'}
 
 
-def _is_mp3_frame(data: bytes) -> bool:
-    "An MPEG audio frame header: 11 sync bits, then a layer other than 'reserved' (which AAC's ADTS uses)."
-    return len(data) >= 4 and data[0] == 0xFF and data[1] & 0xE0 == 0xE0 and (data[1] >> 1) & 3 != 0
+# MPEG audio Layer III (ISO 11172-3, 13818-3 and MPEG 2.5) frame headers: kbit/s by bitrate index and Hz by
+# sample-rate index, for MPEG-1 and for MPEG-2/2.5. Index 0 of the bitrates is 'free format', which gives no
+# frame length to check a second frame by, and is so rare that lexi does not take it.
+_MP3_KBPS = {1: (0, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320),
+             2: (0, 8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160)}
+_MP3_HZ = {3: (44100, 48000, 32000), 2: (22050, 24000, 16000), 0: (11025, 12000, 8000)}   # by version bits
+
+
+def _mp3_frame_length(data: bytes, at: int) -> int | None:
+    """The length of the MP3 frame whose header starts at `at`, or None when no valid one does: 11 sync bits,
+    a version that is not 'reserved', layer III (layers I and II are other formats; AAC's ADTS has layer 00), a
+    bitrate index neither free (0) nor bad (15), a sample rate that is not reserved, emphasis not reserved."""
+    h = bytes(data[at:at + 4])
+    if len(h) < 4 or h[0] != 0xFF or h[1] & 0xE0 != 0xE0: return None
+    version, layer, rate, hz = (h[1] >> 3) & 3, (h[1] >> 1) & 3, h[2] >> 4, (h[2] >> 2) & 3
+    if version == 1 or layer != 1 or rate in (0, 15) or hz == 3 or h[3] & 3 == 2: return None
+    kbps, per_frame = (_MP3_KBPS[1], 144) if version == 3 else (_MP3_KBPS[2], 72)
+    return per_frame * kbps[rate] * 1000 // _MP3_HZ[version][hz] + ((h[2] >> 1) & 1)
+
+
+def _is_mp3_frames(data: bytes, at: int = 0) -> bool:
+    "A valid frame header at `at`, and another where it ends (when the bytes reach that far)."
+    n = _mp3_frame_length(data, at)
+    return n is not None and (len(data) < at + n + 4 or _mp3_frame_length(data, at + n) is not None)
+
+
+def _is_mp3(data: bytes) -> bool:
+    """MP3: MPEG Layer III frames, or an ID3v2 tag (version 2.2 to 2.4, its size in four 7-bit bytes) followed by
+    them (the tag alone, when the bytes end there). The frames are looked for past the tag's declared size and any
+    zero padding after it: the specification counts padding in the size, but some taggers write it after."""
+    if bytes(data[:3]) != b'ID3': return _is_mp3_frames(data)
+    if len(data) < 10 or data[3] not in (2, 3, 4) or data[4] == 0xFF or any(b & 0x80 for b in data[6:10]): return False
+    size = 10 + sum(b << (7 * (3 - i)) for i, b in enumerate(data[6:10])) + (10 if data[5] & 0x10 else 0)
+    rest = bytes(data[size:]).lstrip(b'\x00')
+    return not rest or _is_mp3_frames(rest)
+
+
+_PDF = re.compile(rb'%PDF-\d\.\d')
+_WEBP_CHUNKS = (b'VP8 ', b'VP8L', b'VP8X')   # the first chunk of a WebP file is one of these (lossy, lossless, extended)
 
 
 def sniff_mime(data: bytes) -> str | None:
-    "MIME type of `data` from its magic number, or None when it is none of the kinds lexi sends."
+    "MIME type of `data` from its format's signature, or None when it is none of the kinds lexi sends."
     head = bytes(data[:16])
-    if head.startswith(b'\xff\xd8\xff'): return 'image/jpeg'
+    if head.startswith(b'\xff\xd8\xff'): return 'image/jpeg'                 # SOI, then the next marker
     if head.startswith(b'\x89PNG\r\n\x1a\n'): return 'image/png'
     if head[:6] in (b'GIF87a', b'GIF89a'): return 'image/gif'
-    if head[:4] == b'RIFF' and head[8:12] == b'WEBP': return 'image/webp'
+    if head[:4] == b'RIFF' and head[8:12] == b'WEBP' and head[12:16] in _WEBP_CHUNKS: return 'image/webp'
     if head[:4] == b'RIFF' and head[8:12] == b'WAVE': return 'audio/wav'
-    if head.startswith(b'%PDF-'): return 'application/pdf'
-    if head.startswith(b'ID3') or _is_mp3_frame(head): return 'audio/mpeg'
+    if _PDF.match(head): return 'application/pdf'                               # '%PDF-' and the version, e.g. 1.7
+    if _is_mp3(data): return 'audio/mpeg'
     return None
 
 
@@ -67,7 +104,7 @@ def media_part(data: bytes, mime: str) -> dict:
 
 
 def part_from_bytes(data: bytes, what: str = 'these bytes') -> dict:
-    "A content part for raw media bytes, whose kind is told by their magic number."
+    "A content part for raw media bytes, whose kind is told by their format's signature."
     mime = sniff_mime(data)
     if mime is None:
         start = bytes(data[:8])
