@@ -125,3 +125,58 @@ def test_loaded_replies_are_messages_as_in_a_live_chat(tmp_path):
     chat('Hello')
     loaded = Chat.load(chat.save(tmp_path / 'c.json'), backend=Scripted('x'))
     assert loaded.hist[-1].content == chat.hist[-1].content == 'Hi!' and loaded.hist[0]['content'] == 'Hello'
+
+
+# ---------------------------------------------------------------- writing the file
+
+def test_any_legal_file_name_saves(tmp_path):
+    "The temporary file has a short name of its own, so a 250-character name (255 is the usual limit) works."
+    path = tmp_path / ('c' * 245 + '.json')
+    Chat('openai/gpt-4.1', hist=['Hi', 'Hello']).save(path)
+    assert len(Chat.load(path).hist) == 2 and os.listdir(tmp_path) == [path.name]
+
+
+def test_overwriting_keeps_the_files_mode_and_a_new_file_is_private(tmp_path):
+    shared, new = tmp_path / 'shared.json', tmp_path / 'new.json'
+    shared.write_text('{}')
+    shared.chmod(0o644)
+    chat = Chat('openai/gpt-4.1', hist=['Hi', 'Hello'])
+    chat.save(shared), chat.save(new)
+    assert (shared.stat().st_mode & 0o777, new.stat().st_mode & 0o777) == (0o644, 0o600)
+    assert len(Chat.load(shared).hist) == 2
+
+
+def test_saving_through_a_symlink_keeps_the_link(tmp_path):
+    (tmp_path / 'real').mkdir()
+    link = tmp_path / 'link.json'
+    link.symlink_to(tmp_path / 'real' / 'c.json')
+    Chat('openai/gpt-4.1', hist=['Hi', 'Hello']).save(link)
+    assert link.is_symlink() and len(Chat.load(tmp_path / 'real' / 'c.json').hist) == 2
+
+
+def test_an_interrupted_save_leaves_no_temporary_file(tmp_path, monkeypatch):
+    path = tmp_path / 'c.json'
+    def interrupt(fd): raise KeyboardInterrupt
+    monkeypatch.setattr(os, 'fsync', interrupt)
+    with pytest.raises(KeyboardInterrupt): Chat('openai/gpt-4.1', hist=['Hi', 'Hello']).save(path)
+    assert os.listdir(tmp_path) == []
+
+
+def test_a_killed_saves_leftover_is_removed_by_a_later_save_once_stale(tmp_path):
+    "SIGKILL runs no cleanup: the next save to the folder removes '.lexi-*.tmp' files over an hour old (only those)."
+    import signal, subprocess, sys, time
+    script = ('import os, signal, sys; from lexi import Chat\n'
+              'os.fsync = lambda fd: os.kill(os.getpid(), signal.SIGKILL)\n'
+              'Chat("openai/gpt-4.1", hist=["x" * 100_000, "y"]).save(sys.argv[1])\n')
+    run = subprocess.run([sys.executable, '-c', script, str(tmp_path / 'c.json')], env={**os.environ}, timeout=120)
+    assert run.returncode == -signal.SIGKILL
+    (left,) = os.listdir(tmp_path)
+    assert left.startswith('.lexi-') and left.endswith('.tmp')
+    fresh = tmp_path / '.lexi-abcd1234.tmp'   # as if another process were saving right now
+    fresh.write_text('in progress')
+    Chat('openai/gpt-4.1', hist=['Hi', 'Hello']).save(tmp_path / 'c.json')
+    assert sorted(os.listdir(tmp_path)) == sorted([left, fresh.name, 'c.json'])   # an hour not yet passed
+    hour_ago = time.time() - 3700
+    os.utime(tmp_path / left, (hour_ago, hour_ago))
+    Chat('openai/gpt-4.1', hist=['Hi', 'Hello']).save(tmp_path / 'other.json')
+    assert sorted(os.listdir(tmp_path)) == sorted([fresh.name, 'c.json', 'other.json'])
