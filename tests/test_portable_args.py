@@ -93,6 +93,15 @@ async def test_async_chat_sends_the_same_form(standin):
     assert _sent_args(standin.requests[-1].body, 'gemini') == [{RAW_ARGS: CUT}]
 
 
+def test_a_function_backend_gets_the_same_form_and_hist_the_models_text():
+    from lexi.testing import Scripted
+    backend = Scripted(Reply(tool_calls=[ToolCall('simple_add', CUT)]), Reply(text='Retrying.'))
+    chat = Chat(MODELS['anthropic'], tools=[simple_add], backend=backend)
+    assert chat('Add.').choices[0].message.content == 'Retrying.'
+    [call] = [tc for m in backend.requests[-1]['messages'] for tc in m.get('tool_calls') or []]
+    assert json.loads(call['function']['arguments']) == {RAW_ARGS: CUT} and _hist_args(chat) == [CUT]
+
+
 # -- the shaping itself (pure)
 
 def _msgs(raw):

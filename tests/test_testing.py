@@ -286,34 +286,34 @@ RAW_ARGS = '{"a": 1, "b'   # a call cut mid-stream
 
 
 @pytest.mark.parametrize('stream', [False, True], ids=['json', 'sse'])
-def test_raw_argument_text_comes_back_as_written_where_the_provider_can_send_it(standin, stream):
+async def test_raw_argument_text_comes_back_as_written_where_the_provider_can_send_it(standin, stream):
     standin.queue(Reply(tool_calls=[ToolCall('add', RAW_ARGS), ToolCall('mul', '[1, 2]')]))
-    resp, chunks = asyncio.run(complete(standin, 'openai', stream))
+    resp, chunks = await complete(standin, 'openai', stream)
     resp = litellm.stream_chunk_builder(chunks, messages=MSGS) if stream else resp
     assert [tc.function.arguments for tc in resp.choices[0].message.tool_calls] == [RAW_ARGS, '[1, 2]']
 
 
-def test_anthropic_streams_raw_argument_text_as_written(standin):
+async def test_anthropic_streams_raw_argument_text_as_written(standin):
     standin.queue(Reply(tool_calls=[ToolCall('add', RAW_ARGS)]))
-    _, chunks = asyncio.run(complete(standin, 'anthropic', stream=True))
+    _, chunks = await complete(standin, 'anthropic', stream=True)
     [tc] = litellm.stream_chunk_builder(chunks, messages=MSGS).choices[0].message.tool_calls
     assert (tc.function.name, tc.function.arguments) == ('add', RAW_ARGS)
 
 
 @pytest.mark.parametrize('stream', [False, True], ids=['json', 'sse'])
 @pytest.mark.parametrize('provider', ['anthropic', 'gemini'])
-def test_raw_argument_text_that_is_an_object_goes_as_one(standin, provider, stream):
+async def test_raw_argument_text_that_is_an_object_goes_as_one(standin, provider, stream):
     standin.queue(Reply(tool_calls=[ToolCall('add', ' {"a": 1} ')]))
-    resp, chunks = asyncio.run(complete(standin, provider, stream))
+    resp, chunks = await complete(standin, provider, stream)
     resp = litellm.stream_chunk_builder(chunks, messages=MSGS) if stream else resp
     assert [json.loads(tc.function.arguments) for tc in resp.choices[0].message.tool_calls] == [{'a': 1}]
 
 
 @pytest.mark.parametrize('provider, stream', [('anthropic', False), ('gemini', False), ('gemini', True)])
-def test_raw_argument_text_a_provider_cannot_send_is_the_stand_ins_error(standin, provider, stream):
+async def test_raw_argument_text_a_provider_cannot_send_is_the_stand_ins_error(standin, provider, stream):
     standin.queue(Reply(tool_calls=[ToolCall('add', RAW_ARGS)]))
     with pytest.raises(litellm.BadRequestError, match='sends tool arguments as a JSON object'):
-        asyncio.run(complete(standin, provider, stream))
+        await complete(standin, provider, stream)
     assert len(standin.unscripted) == 1
     standin.unscripted.clear()
 
