@@ -81,11 +81,13 @@ class _ChatBase:
         return save(self, path)
 
     @classmethod
-    def load(cls, path, tools=None, **overrides):
+    def load(cls, path, tools=None, trust_connection: bool = False, **overrides):
         """The chat saved at `path`. Pass `tools=[...]` to run its tools, and any option to change
-        (model=, backend=, api_key=, ...); a damaged or foreign file is a UsageError saying what is wrong."""
+        (model=, backend=, api_base=, api_key=, ...); a damaged or foreign file is a UsageError saying what is
+        wrong. The file's connection settings (api_base, headers, ...) are not applied, so a file someone hands
+        you cannot send your key elsewhere: pass them again, or `trust_connection=True` for a file you wrote."""
         from .saved import load
-        return load(cls, path, tools=tools, **overrides)
+        return load(cls, path, tools=tools, trust_connection=trust_connection, **overrides)
 
     # -- settings read and set as attributes: chat.model, chat.sp, chat.tools (schemas), ...
     def __getattr__(self, name):
