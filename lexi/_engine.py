@@ -26,7 +26,7 @@ from typing import Any, Callable, Mapping
 from . import _caps
 from ._backend import models as reachable_models
 from ._litellm import answered_model, count_tokens, stream_chunk
-from ._request import build_request
+from ._request import build_request, check_message, check_text
 from ._settings import Settings
 from ._util import get
 from .cite import cite_footnote
@@ -75,10 +75,35 @@ class Wait:
 class Log:
     """What a chat has recorded: its history (always valid to send), its usage, the last response it
     received, and what the latest call spent. Responses are priced when usage is first read, not
-    while a call runs (pricing right after each reply would compete with LiteLLM's own post-call work)."""
+    while a call runs (pricing right after each reply would compete with LiteLLM's own post-call work).
+
+    Messages are checked once (see `_request.check_message`): a whole history when it is set, then
+    at each call what was added since the last call (the call's own replies, and what the caller
+    appended). A message changed in place in the middle of the history is not checked again: that would
+    cost a pass over the whole history on every call."""
     def __init__(self, hist: list | None = None):
         self.hist, self.last_response = hist if hist is not None else [], None
         self._use, self._last_use, self._unpriced = Use(), Use(), []
+
+    @property
+    def hist(self) -> list: return self._hist
+
+    @hist.setter
+    def hist(self, value: list):
+        for i, m in enumerate(value): check_message(m, f'hist[{i}]')
+        self._hist = value
+        self._mark()
+
+    def _mark(self):
+        "Remember how far the history is checked (its length and last message, to notice a replaced tail)."
+        self._checked = (len(self._hist), self._hist[-1] if self._hist else None)
+
+    def check_new(self):
+        "Check the messages added to the history since it was last checked (all of it if its tail was replaced)."
+        n, last = self._checked
+        if n > len(self._hist) or (n and self._hist[n - 1] is not last): n = 0
+        for i in range(n, len(self._hist)): check_message(self._hist[i], f'hist[{i}]')
+        self._mark()
 
     def record(self, msgs: list, resp, model: str):
         "Add `msgs` to the history, and `resp` to the usage (priced as the model that answered it)."
@@ -141,6 +166,14 @@ def _check(s: Settings, reach: list, msgs: list):
                          '(for example gemini/gemini-2.5-flash), or send a transcript as text.')
 
 
+def _check_sendable(s: Settings, new: list, log: Log):
+    "UsageError, before anything is sent, for a message (new, or added to hist since the last call) or text LiteLLM cannot send."
+    for m in new: check_message(m, 'msg')
+    log.check_new()
+    for name in ('sp', 'prefill'):
+        if isinstance(text := getattr(s, name), str): check_text(text, name)
+
+
 def _output(s: Settings, reach: list):
     "How a call with output_type asks for it (see lexi/structured.py); None without output_type."
     if s.output_type is None: return None
@@ -153,6 +186,7 @@ def turn(s: Settings, msg, log: Log):
     "Check one call and return its engine (a generator, not yet started); see the module docstring."
     reach = reachable_models(s.backend, s.model)
     new = [] if msg is None else [mk_msg(msg)]
+    _check_sendable(s, new, log)
     _check(s, reach, log.hist + new)
     return _steps(s, new, log, s.cache and _caps.wants_ckpts(reach), _output(s, reach), reach)
 

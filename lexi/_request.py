@@ -1,17 +1,23 @@
-"""The keyword arguments of one chat request, built from a call's Settings and the messages so far.
+"""The keyword arguments of one chat request, built from a call's Settings and the messages so far,
+and the checks a message passes before it is first sent.
 
 Pure: no I/O, and nothing is changed in place (LiteLLM gets fresh copies of every message, see
-`_litellm.sendable`, because it edits the messages it is given).
+`_litellm.sendable`, because it edits the messages it is given). A message LiteLLM cannot send (content
+of the wrong type, an image part without its URL, a lone surrogate) fails inside LiteLLM as a connection
+or server error, which looks retryable; `check_message` makes it a UsageError before anything is sent.
 """
 from __future__ import annotations
+from collections.abc import Mapping
 
 from ._cache import limit_ckpts, place_ckpts
 from ._litellm import is_router, sendable
 from ._portable import for_models
 from .msgs import add_cache_ckpt
 from ._settings import EFFORT, Settings
+from ._util import get
+from .errors import UsageError
 
-__all__ = ['build_request']
+__all__ = ['build_request', 'check_message', 'check_text']
 
 
 def callable_backend(backend) -> bool:
@@ -53,3 +59,85 @@ def build_request(s: Settings,           # the call's settings
     kw.update(s.completion_kwargs)
     if s.stream: kw.update(stream=True, stream_options=s.completion_kwargs.get('stream_options') or {'include_usage': True})
     return kw
+
+
+# ---------------------------------------------------------------- what can be checked before sending
+
+ROLES = ('user', 'assistant', 'system', 'tool', 'developer', 'function')
+# The field each content part type must carry, as LiteLLM reads it (an image or video URL may also be a plain str).
+_PART_FIELDS = {'text': 'text', 'image_url': 'image_url', 'video_url': 'video_url', 'input_audio': 'input_audio',
+                'file': 'file'}
+
+
+def check_text(text: str, where: str):
+    """UsageError when `text` holds a lone surrogate (from text decoded with errors='surrogateescape', or half
+    of a split emoji): no UTF-8 encoding exists for it, so LiteLLM fails while writing the request."""
+    try: text.encode('utf-8')
+    except UnicodeEncodeError as e:
+        raise UsageError(f'{where}: character {e.start} is a lone surrogate ({text[e.start]!r}), which cannot be sent '
+                         "(UTF-8 has no encoding for it). Fix the text where it was decoded, or replace it, e.g. "
+                         "text.encode('utf-8', 'replace').decode().") from None
+
+
+def _strings(o, where: str):
+    "Every str inside `o` (dicts, lists), with where it is."
+    if isinstance(o, str): yield o, where
+    elif isinstance(o, Mapping):
+        for k, v in o.items(): yield from _strings(v, f'{where}.{k}')
+    elif isinstance(o, (list, tuple)):
+        for i, v in enumerate(o): yield from _strings(v, f'{where}[{i}]')
+
+
+def _part_error(p) -> str | None:
+    "What is wrong with content part `p` (None when LiteLLM can send it)."
+    if not isinstance(p, Mapping):
+        return (f'is of type {type(p).__name__}; in a message dict each part is a dict such as {{"type": "text", "text": "..."}} '
+                '(mk_msg makes parts from str, bytes and Paths)')
+    kind = p.get('type')
+    if not isinstance(kind, str): return 'has no "type" (e.g. "text", "image_url", "file")'
+    field = _PART_FIELDS.get(kind)
+    if field is None: return None          # thinking blocks, documents, ...: the provider's own part types
+    value = p.get(field)
+    if kind == 'text': ok = isinstance(value, str)
+    elif kind in ('image_url', 'video_url'): ok = isinstance(value, str) or isinstance(get(value, 'url'), str)
+    elif kind == 'input_audio': ok = isinstance(get(value, 'data'), str)
+    else: ok = isinstance(value, Mapping) and any(isinstance(value.get(k), str) for k in ('file_data', 'file_id'))
+    return None if ok else f'(type {kind!r}) has no {_PART_NEEDS[kind]}'
+
+
+_PART_NEEDS = {'text': '"text" (a str)', 'image_url': 'a URL ({"image_url": {"url": "https://..."}} or a data: URL)',
+               'video_url': 'a URL ({"video_url": {"url": "https://..."}})',
+               'input_audio': 'data ({"input_audio": {"data": "<base64>", "format": "wav"}})',
+               'file': 'file data ({"file": {"file_data": "data:...;base64,..."}} or {"file": {"file_id": ...}})'}
+
+
+def _content_error(role, content) -> str | None:
+    if content is None: return None if role == 'assistant' else 'has no content'
+    if isinstance(content, list):
+        for j, p in enumerate(content):
+            if (err := _part_error(p)) is not None: return f'content part {j} {err}'
+        return None
+    if isinstance(content, str): return None
+    return f'has content of type {type(content).__name__}; content is a str or a list of parts'
+
+
+def _tool_error(m, role) -> str | None:
+    if role == 'tool' and not isinstance(get(m, 'tool_call_id'), str):
+        return 'is a tool result without "tool_call_id" (the id of the call it answers; mk_tc_result sets it)'
+    for j, tc in enumerate(get(m, 'tool_calls') or []):
+        if not isinstance(get(get(tc, 'function'), 'name'), str) or not isinstance(get(tc, 'id'), str):
+            return f'tool call {j} needs an "id" and a "function" with a "name" (mk_tc makes one)'
+    return None
+
+
+def check_message(m, where: str):
+    """UsageError for what LiteLLM or every provider would refuse in message `m`: an unknown role, content
+    that is neither text nor a list of parts, a part without its data, a tool message or call without its
+    ids, or a lone surrogate in any text. Cheap (no copy); run on each message once, when it is new."""
+    role = get(m, 'role')
+    if role not in ROLES:
+        raise UsageError(f'{where} has role {role!r}; a message\'s role is "user", "assistant", "system" or "tool".')
+    err = _content_error(role, get(m, 'content')) or _tool_error(m, role)
+    if err: raise UsageError(f'{where} ({role}) {err}.')
+    for text, at in _strings(m if isinstance(m, Mapping) else sendable(m), where):
+        check_text(text, at)

@@ -72,10 +72,28 @@ def is_retryable(exc: BaseException  # an exception a chat call (or LiteLLM) rai
     exceeded, content policy, unsupported parameters) and for anything that is not a provider error."""
     from ._litellm import litellm_error_kind
     kind = litellm_error_kind(exc)
-    if kind == 'final': return False
+    if kind == 'final' or _local_failure(exc): return False
     status = _status(exc)
     if status is not None: return status in RETRYABLE_STATUS or status >= 500
     return kind == 'transient' or isinstance(exc, (TimeoutError, ConnectionError)) or _network_error(exc)
+
+
+# Errors of Python code, not of a network or a provider. LiteLLM reports one raised while it builds a
+# request (content of the wrong type, a part without its field, text UTF-8 cannot encode) as an
+# APIConnectionError or InternalServerError; the same request would fail the same way every time.
+_LOCAL_ERRORS = (TypeError, KeyError, AttributeError, IndexError, UnicodeEncodeError)
+
+
+def _root(exc: BaseException, depth: int = 20) -> BaseException:
+    "The first exception of the chain `exc` was raised from (or while handling)."
+    while depth and (nxt := exc.__cause__ or exc.__context__) is not None: exc, depth = nxt, depth - 1
+    return exc
+
+
+def _local_failure(exc: BaseException) -> bool:
+    "A provider error that began as an error in Python code (see _LOCAL_ERRORS) rather than in a reply or a connection."
+    root = _root(exc)
+    return root is not exc and isinstance(root, _LOCAL_ERRORS)
 
 
 def _network_error(exc) -> bool:

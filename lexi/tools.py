@@ -22,7 +22,7 @@ import os
 import random
 import string
 import traceback
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -38,12 +38,17 @@ __all__ = ['check_tool', 'lite_mk_func', 'ToolResponse', 'mk_ns', 'call_tool', '
 TRACEBACK_FRAMES = 3  # innermost traceback frames shown to the model when a tool raises
 
 
-def check_tool(f: Callable  # a function given as a tool
+def check_tool(f: Callable | dict  # a function or a schema dict given as a tool
                ):
     """UsageError when the model could not call `f` well: a parameter with neither a type hint nor a
     default to take its type from (its schema would be empty, so the model must guess what to pass),
-    or no docstring (the model would see only the name). Chat(tools=...) checks every function so."""
-    if isinstance(f, dict) or not callable(f): return
+    or no docstring (the model would see only the name); or, for a schema dict, when it is not an
+    OpenAI tool schema. Chat(tools=...) and a call's tools= check every tool so."""
+    if isinstance(f, Mapping): return check_schema(f)
+    if isinstance(f, type):
+        raise UsageError(f'{f.__name__} is a class; a tool is a function (with type hints and a docstring) or a '
+                         'schema dict. Wrap what you want the model to do in a function.')
+    if not callable(f): return
     name = tool_name(f)
     _, params = tool_params(f)
     untyped = [p.name for p, hint in params if hint is inspect.Parameter.empty and p.default in (inspect.Parameter.empty, None)]
@@ -54,6 +59,39 @@ def check_tool(f: Callable  # a function given as a tool
     if not (inspect.getdoc(f) or '').strip():
         raise UsageError(f'tool {name!r} has no docstring, so the model sees only its name. Add one saying what it '
                          f'does, e.g. def {name}(...):\n    "Add two numbers."')
+
+
+_SCHEMA_SHAPE = ("{'type': 'function', 'function': {'name': 'add', 'description': 'Add two numbers.', "
+                 "'parameters': {'type': 'object', 'properties': {...}, 'required': [...]}}}")
+
+
+def _schema_problem(d: Mapping) -> str | None:
+    "What keeps `d` from being an OpenAI tool schema (None when it is one)."
+    fn = d.get('function')
+    if fn is None:
+        if d and all(callable(v) for v in d.values()):
+            return 'is a mapping of functions; pass the functions as a list (tools=[add, ...]); a name -> function mapping goes to ns='
+        if 'input_schema' in d: return "is in Anthropic's format; LiteLLM takes OpenAI's (its input_schema is the 'parameters')"
+        return "has no 'function'"
+    if d.get('type', 'function') != 'function': return f"has type {d.get('type')!r}; a function tool's type is 'function'"
+    if not isinstance(fn, Mapping): return f"has a 'function' of type {type(fn).__name__}; it is a dict"
+    if not isinstance(fn.get('name'), str) or not fn['name'].strip(): return "has no 'name' (a str) in its 'function'"
+    if not isinstance(fn.get('description', ''), str): return "has a 'description' that is not a str"
+    if not isinstance(fn.get('parameters', {}), Mapping): return "has 'parameters' that are not a JSON schema dict"
+    return None
+
+
+def check_schema(d: Mapping  # a tool schema dict
+                 ):
+    "UsageError, saying what is wrong and the shape expected, unless `d` is an OpenAI function tool schema."
+    if (problem := _schema_problem(d)) is not None:
+        raise UsageError(f'the tool schema {_short(d)} {problem}. A tool schema looks like {_SCHEMA_SHAPE}; '
+                         'or pass the function itself and lexi writes its schema.')
+
+
+def _short(o, n: int = 80) -> str:
+    r = repr(o)
+    return r if len(r) <= n else r[:n - 3] + '...'
 
 
 def lite_mk_func(f: Callable | dict  # a function (type hints, docstring, docments comments) or a ready schema dict
@@ -70,9 +108,19 @@ class ToolResponse:
     content: list  # parts: str (text), bytes or Path (media), or part dicts
 
 
+def sendable_text(s: str) -> str:
+    """`s` with each lone surrogate (text decoded with errors='surrogateescape': file names, subprocess
+    output) replaced by U+FFFD, and split surrogate pairs joined: UTF-8, and so the request, has no room
+    for them. A tool's output is the model's to read, so it is mended rather than refused."""
+    try:
+        s.encode('utf-8')
+        return s
+    except UnicodeEncodeError: return s.encode('utf-16', 'surrogatepass').decode('utf-16', 'replace')
+
+
 def tool_content(result: Any) -> str | list:
     "The tool message content for `result`: a ToolResponse's parts, otherwise `str(result)` (None gives 'None')."
-    if not isinstance(result, ToolResponse): return str(result)
+    if not isinstance(result, ToolResponse): return sendable_text(str(result))
     items = result.content if isinstance(result.content, (list, tuple)) else [result.content]
     return [_tool_part(o) for o in items]
 
@@ -81,7 +129,7 @@ def _tool_part(o) -> dict:
     if isinstance(o, dict): return o
     if isinstance(o, (bytes, bytearray, memoryview)): return part_from_bytes(o)
     if hasattr(o, 'read_bytes'): return part_from_path(o)
-    return text_part(o if isinstance(o, str) else str(o))
+    return text_part(sendable_text(o if isinstance(o, str) else str(o)))
 
 
 def mk_ns(tools  # callables (and schema dicts, which are skipped), a single callable, or a name->callable mapping
@@ -90,6 +138,8 @@ def mk_ns(tools  # callables (and schema dicts, which are skipped), a single cal
     if tools is None: return {}
     if isinstance(tools, Mapping): return dict(tools)
     if callable(tools) and not isinstance(tools, type): tools = [tools]
+    if isinstance(tools, (str, bytes)) or not isinstance(tools, Iterable):
+        raise UsageError(f'ns/tools must be a list of functions or a name -> function dict, not {type(tools).__name__}.')
     ns = {}
     for t in tools:
         if isinstance(t, dict): continue  # a schema alone: nothing to call

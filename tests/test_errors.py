@@ -56,3 +56,12 @@ def test_errors_that_are_not_from_a_provider():
     assert not is_retryable(UsageError('bad input')) and not is_retryable(ValueError('x')) and not is_retryable(KeyError('k'))
     status = lambda code: type('E', (Exception,), {'status_code': code})()
     assert is_retryable(status(503)) and is_retryable(status(429)) and not is_retryable(status(400))
+
+
+@pytest.mark.parametrize('provider', list(MODELS))
+def test_a_failure_of_litellm_to_build_the_request_is_not_retryable(standin, provider):
+    # LiteLLM reports a Python error raised while it writes the request (here: content of the wrong type,
+    # which lexi's own chats refuse before sending) as an APIConnectionError: sending it again cannot help.
+    with pytest.raises(litellm.APIConnectionError) as ei:
+        litellm.completion(MODELS[provider], [{'role': 'user', 'content': 123}], max_retries=0, **standin.kwargs(provider))
+    assert not is_retryable(ei.value) and standin.requests == []
