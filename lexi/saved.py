@@ -220,7 +220,7 @@ def _parse(path: Path) -> dict:
 
 
 def _read(path: Path) -> dict:
-    "The file's data, checked against the format above; UsageError naming the first problem and where it is."
+    "The file's data, checked against the format (lexi/_saved_format.py); UsageError naming the first problem and where."
     data = _parse(path)
     if not isinstance(data, dict) or data.get('format') != FORMAT:
         raise UsageError(f'{path} is JSON but not a saved lexi chat (it has no "format": "{FORMAT}").')
@@ -275,7 +275,8 @@ def _options(data: dict, path: Path, trusted: bool, given: dict) -> dict:
     options = {k: v for k, v in data['settings'].items() if v is not None}
     extra = options.pop('completion_kwargs', None) or {}
     skipped = [k for k in extra if k not in REQUEST_PARAMS and not trusted]
-    if missing := [k for k in skipped if k not in given]:
+    named = set(given) | ({'api_base', 'base_url'} if {'api_base', 'base_url'} & set(given) else set())  # one setting, two names
+    if given.get('backend') is None and (missing := [k for k in skipped if k not in named]):
         warnings.warn(f'{path}: connection settings in the file were not applied ({", ".join(missing)}): pass them to '
                       'load, or trust_connection=True for a file you wrote.', stacklevel=4)
     return {**options, **{k: v for k, v in extra.items() if k not in skipped}}
