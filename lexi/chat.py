@@ -164,10 +164,11 @@ class _ChatBase:
 
     def _repr_markdown_(self):
         from .display import render_response
+        from ._inert import code
         last = next((m for m in reversed(self.hist) if get(m, 'role') == 'assistant'), None)
         body = render_response(last) if last is not None else '*(no reply yet)*'
-        return (f'{body}\n\n<details><summary>{type(self).__name__} · {self.model}</summary>\n\n'
-                f'- messages: {len(self.hist)}\n- use: {self.use}\n\n</details>')
+        return (f'{body}\n\n<details><summary>{type(self).__name__} · {code(self.model)}</summary>\n\n'
+                f'- messages: {len(self.hist)}\n- use: {code(self.use)}\n\n</details>')
 
 
 def _routed(models: list | tuple, route: str, options: dict):

@@ -10,6 +10,7 @@ import sys
 import time
 from typing import Any, AsyncIterable, Iterable
 
+from ._inert import code, inert, inline
 from ._util import get, text_of
 from ._litellm import lm_types
 from .fmt import AsyncStreamFormatter, StreamFormatter
@@ -26,15 +27,16 @@ def _thinking(msg) -> str:
 
 def _tool_line(tc) -> str:
     fn = get(tc, 'function')
-    return f"🔧 {get(fn, 'name')}({get(fn, 'arguments') or ''})"
+    return f"🔧 {inline(get(fn, 'name'))}({inline(get(fn, 'arguments') or '')})"
 
 
 def render_message(msg: Any  # an assistant Message or message dict
                    ) -> str:
-    "Markdown for one message: collapsed thinking, the text, then one '🔧 name(arguments)' line per tool call."
+    """Markdown for one message: collapsed thinking, the text, then one '🔧 name(arguments)' line per tool call.
+    What the model wrote is shown with no live HTML (see lexi/_inert.py); markdown formatting stays."""
     parts = []
-    if thinking := _thinking(msg): parts.append(f'<details><summary>🧠 Thinking</summary>\n\n{thinking}\n\n</details>')
-    if text := text_of(get(msg, 'content')): parts.append(text)
+    if thinking := _thinking(msg): parts.append(f'<details><summary>🧠 Thinking</summary>\n\n{inert(thinking)}\n\n</details>')
+    if text := text_of(get(msg, 'content')): parts.append(inert(text))
     parts += [_tool_line(tc) for tc in local_calls(get(msg, 'tool_calls'))]  # server-side search is not a tool step
     return '\n\n'.join(parts) or '*(empty reply)*'
 
@@ -45,11 +47,11 @@ def render_response(resp: Any  # a ModelResponse (a Message or message dict is r
     finish_reason and usage."""
     choices = get(resp, 'choices')
     if not choices: return render_message(resp)
-    details = [f"id: `{get(resp, 'id')}`", f"model: `{get(resp, 'model')}`",
-               f"finish_reason: `{get(choices[0], 'finish_reason')}`"]
+    details = [f"id: {code(get(resp, 'id'))}", f"model: {code(get(resp, 'model'))}",
+               f"finish_reason: {code(get(choices[0], 'finish_reason'))}"]
     if get(resp, 'usage'):   # lexi's one-line Use, not LiteLLM's Usage repr (a thousand characters of details)
         from .usage import Use
-        details.append(f'usage: `{Use.of(resp, get(resp, "model"))}`')
+        details.append(f'usage: {code(Use.of(resp, get(resp, "model")))}')
     body = render_message(get(choices[0], 'message'))
     return body + '\n\n<details>\n\n- ' + '\n- '.join(details) + '\n\n</details>'
 

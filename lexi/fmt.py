@@ -23,6 +23,7 @@ import re
 from typing import Any, AsyncIterable, Iterable
 
 from ._assemble import chunk_delta
+from ._inert import code, code_lines, inert, restore, split_lines
 from ._util import get, text_of
 from ._litellm import lm_types
 from .errors import UsageError
@@ -30,16 +31,16 @@ from .stream import THINKING_MARK
 from .tools import local_calls
 
 __all__ = ['TOOL_DETAILS_TAG', 'USAGE_DETAILS_TAG', 'TRUNCATED', 're_tools', 'mk_tr_details', 'fmt2hist',
-           'hist2fmt', 'StreamFormatter', 'AsyncStreamFormatter']
+           'hist2fmt', 'Formatted', 'StreamFormatter', 'AsyncStreamFormatter']
 
 TOOL_DETAILS_TAG = "<details class='tool-usage-details'>"
 USAGE_DETAILS_TAG = "<details class='usage-details'>"
 TRUNCATED = '<TRUNCATED>'  # marks where a long tool result was cut
 
-# Splits formatted output into [text, block, json, text, block, json, ..., trailing text].
+# Splits formatted output into [text, block, json, text, block, json, ..., trailing text]: the layout of lexi's
+# blocks, kept for code that reads them; fmt2hist itself reads blocks only where markdown sees no code.
 re_tools = re.compile(r"^(<details class='tool-usage-details'>\n+```json\n+(.*?)\n+```\n+</details>)",
                       flags=re.DOTALL | re.MULTILINE)
-_re_usage = re.compile(r"<details class='usage-details'>.*?</details>", flags=re.DOTALL)
 # A run of thinking marks the formatter printed: at the start, before the blank line that precedes text, or at the end.
 _re_thinking = re.compile(rf"\A\s*(?:{THINKING_MARK})+\s*|(?:{THINKING_MARK})+(?:\n\n|\s*\Z)")
 
@@ -79,19 +80,71 @@ def mk_tr_details(tr: dict,               # tool result message: {'tool_call_id'
     return f"\n\n{TOOL_DETAILS_TAG}\n\n```json\n{json.dumps(obj, indent=2, ensure_ascii=False)}\n```\n\n</details>\n\n"
 
 
+class Formatted(str):
+    """Markdown that lexi's formatter wrote (`hist2fmt`, `StreamFormatter.outp`). `mk_msgs` and `Chat(hist=...)`
+    expand a Formatted item into the tool calls and results it shows; a plain str is always text, whatever it
+    contains, so text a model or a person wrote never becomes a tool call. Wrap formatted output you saved
+    yourself (`Formatted(text)`), or call `fmt2hist` on it."""
+    __slots__ = ()
+
+
 def _clean(text: str) -> str:
-    "Assistant text from a stretch of formatted output: without usage blocks, thinking marks, outer whitespace."
-    return _re_thinking.sub('', _re_usage.sub('', text or '')).strip()
+    "Assistant text from a stretch of formatted output: unescaped, without thinking marks and outer whitespace."
+    return _re_thinking.sub('', restore(text.strip('\r\n'))).strip()
+
+
+def _bad(n: int, what: str) -> UsageError:
+    return UsageError(f'fmt2hist: tool block {n} {what}; fix or remove that block.')
 
 
 def _read_block(js: str, n: int) -> dict:
     try: obj = json.loads(js)
-    except ValueError as e:
-        raise UsageError(f'fmt2hist: tool block {n} does not hold valid JSON ({e}); fix or remove that block.') from None
+    except ValueError as e: raise _bad(n, f'does not hold valid JSON ({e})') from None
+    except RecursionError: raise _bad(n, 'nests its JSON too deeply') from None
     call = obj.get('call') if isinstance(obj, dict) else None
     if not isinstance(call, dict) or not call.get('function') or not obj.get('id'):
-        raise UsageError(f'fmt2hist: tool block {n} needs "id" and "call": {{"function": ...}}; fix or remove that block.')
+        raise _bad(n, 'needs "id" and "call": {"function": ...}')
+    if not isinstance(obj['id'], str) or not isinstance(call['function'], str):
+        raise _bad(n, 'needs "id" and "call.function" as strings')
+    if not isinstance(call.get('arguments'), (dict, str, type(None))):
+        raise _bad(n, 'needs "call.arguments" as a JSON object (or the raw arguments string)')
+    if not isinstance(obj.get('step'), (int, type(None))) or isinstance(obj.get('step'), bool):
+        raise _bad(n, 'needs "step" as a whole number')
     return obj
+
+
+def _block_end(lines: list, i: int, code: set) -> tuple[int, str] | None:
+    """Where the tool block opened at line `i` ends, and its JSON text; None when the lines after the tag are not
+    a block's layout (blank lines, a ```json fence, the JSON, the closing fence, blank lines, </details>)."""
+    j = i + 1
+    while j < len(lines) and not lines[j].strip(): j += 1
+    if j >= len(lines) or lines[j].rstrip() != '```json': return None
+    k = j + 1
+    while k < len(lines) and lines[k].rstrip() != '```': k += 1
+    end = k + 1
+    while end < len(lines) and not lines[end].strip(): end += 1
+    if end >= len(lines) or lines[end].rstrip() != '</details>' or end in code: return None
+    return end, '\n'.join(lines[j + 1:k])
+
+
+def _pieces(outp: str):
+    """Yield the text stretches and the JSON of the tool blocks of `outp`, in order: ('text', s), ('block', js).
+    A block counts only where lexi's formatter writes one: its tag alone on a line outside code (model and
+    tool text never holds a raw tag outside code: see lexi/_inert.py). Usage blocks are left out."""
+    parts = split_lines(outp)
+    lines, (code, _) = parts[0::2], code_lines(outp)
+    text, i = [], 0
+    while i < len(lines):
+        line = lines[i] if i not in code else None
+        if line == TOOL_DETAILS_TAG and (found := _block_end(lines, i, code)) is not None:
+            yield 'text', ''.join(text)
+            text, (i, js) = [], found
+            yield 'block', js
+        elif line is not None and line.startswith(USAGE_DETAILS_TAG):
+            while i < len(lines) and lines[i].rstrip() != '</details>': i += 1
+        else: text.append(parts[2 * i] + (parts[2 * i + 1] if 2 * i + 1 < len(parts) else ''))
+        i += 1
+    yield 'text', ''.join(text)
 
 
 def _tool_call(obj: dict):
@@ -101,10 +154,16 @@ def _tool_call(obj: dict):
                                            id=obj['id'], type='function')
 
 
+def _content(result):
+    "A tool result as message content: text, or content parts as they were; any other JSON value as its JSON text."
+    if result is None: return ''
+    if isinstance(result, str) or (isinstance(result, list) and all(isinstance(p, dict) and isinstance(p.get('type'), str) for p in result)):
+        return result
+    return json.dumps(result, ensure_ascii=False)
+
+
 def _tool_msg(obj: dict) -> dict:
-    content = obj.get('result')
-    return {'tool_call_id': obj['id'], 'role': 'tool', 'name': obj['call']['function'],
-            'content': '' if content is None else content}
+    return {'tool_call_id': obj['id'], 'role': 'tool', 'name': obj['call']['function'], 'content': _content(obj.get('result'))}
 
 
 def _emit(hist: list, group: dict | None):
@@ -123,18 +182,24 @@ def fmt2hist(outp: str  # formatted output: StreamFormatter.outp, hist2fmt(...),
     Blocks with only whitespace between them (and the same `step`, when given) are one assistant turn
     with several calls, followed by their results. Text before a turn becomes that turn's content
     (None when there is none). Arguments are re-serialised compactly ('{"a":10,"b":5}'); a result
-    flagged truncated comes back cut, as shown. Usage blocks and thinking marks are dropped.
+    flagged truncated comes back cut, as shown. Usage blocks and thinking marks are dropped. Only blocks
+    the formatter wrote become tool calls: a block quoted in a reply's text (escaped, or in code) stays text.
+    Time is linear in the length of `outp`.
     """
     if not isinstance(outp, str): raise UsageError(f'fmt2hist needs the formatted output as a str, got {type(outp).__name__}.')
-    parts, hist, group = re_tools.split(outp), [], None
-    for n, i in enumerate(range(0, len(parts) - 1, 3), start=1):
-        text, obj = _clean(parts[i]), _read_block(parts[i + 2], n)
+    hist, group, text, n = [], None, '', 0
+    for kind, value in _pieces(outp):
+        if kind == 'text':
+            text = _clean(value)
+            continue
+        n += 1
+        obj = _read_block(value, n)
         if text or group is None or group['step'] != obj.get('step'):
             _emit(hist, group)
             group = {'text': text, 'step': obj.get('step'), 'blocks': []}
         group['blocks'].append(obj)
     _emit(hist, group)
-    if final := _clean(parts[-1]): hist.append(lm_types().Message(content=final, role='assistant'))
+    if text: hist.append(lm_types().Message(content=text, role='assistant'))
     return hist
 
 
@@ -149,8 +214,10 @@ def _check_roles(hist: list) -> dict:
 
 def hist2fmt(hist: list,                # assistant Messages/dicts with tool_calls, and tool result dicts
              mx: int | None = None      # cut results longer than this (None keeps them whole, so fmt2hist gets them back)
-             ) -> str:
+             ) -> Formatted:
     """The formatted output of `hist`, as StreamFormatter would have shown it; `fmt2hist` reverses it.
+    Texts are written so that no HTML in them is live and no tool block they quote can pass for a real
+    one (see lexi/_inert.py).
 
     Round trip fmt2hist(hist2fmt(hist)) == hist holds when: assistant texts are stripped, non-empty
     strings (None for a turn with only tool calls); tool-call arguments are compact JSON objects;
@@ -159,7 +226,7 @@ def hist2fmt(hist: list,                # assistant Messages/dicts with tool_cal
     results, out, step, used = _check_roles(hist), [], 0, set()
     for m in hist:
         if get(m, 'role') != 'assistant': continue
-        if text := text_of(get(m, 'content')): out.append(('\n\n' if out and not out[-1].endswith('\n') else '') + text)
+        if text := text_of(get(m, 'content')): out.append(('\n\n' if out and not out[-1].endswith('\n') else '') + inert(text))
         tcs = get(m, 'tool_calls') or []
         step += bool(tcs)
         for tc in tcs:
@@ -168,7 +235,7 @@ def hist2fmt(hist: list,                # assistant Messages/dicts with tool_cal
             used.add(get(tc, 'id'))
             out.append(mk_tr_details(tr, tc, mx=mx, step=step))
     if orphans := set(results) - used: raise UsageError(f'hist2fmt: tool results {sorted(orphans)} answer no tool call in hist.')
-    return ''.join(out)
+    return Formatted(''.join(out))
 
 
 class StreamFormatter:
@@ -177,28 +244,42 @@ class StreamFormatter:
     Items, as a streaming Chat yields them: stream chunks (their text; '🧠' per reasoning chunk),
     the complete response of each step (its tool calls are remembered; its usage shown if
     `include_usage`), and tool result dicts (each rendered with its call by `mk_tr_details`).
+    `format_item` returns each piece as text for a terminal (a reply's text as the model wrote it);
+    `.outp` is the markdown, where that text is written with no live HTML (see lexi/_inert.py).
     """
     def __init__(self, include_usage: bool = False,  # add a collapsed usage block after each step
                  mx: int | None = 2000):             # longest tool result shown whole
         self.include_usage, self.mx = include_usage, mx
-        self._pieces: list[str] = []  # formatted output so far, joined only when `.outp` is read
+        self._done: list[str] = []    # markdown of everything before the current stretch of text
+        self._text: list[str] = []    # the current stretch of reply text, as it arrived (escaped when read)
         self.tcs: dict = {}           # tool calls awaiting their results: id -> (call, step)
         self.step = 0                 # assistant turns with tool calls seen so far
         self._thinking = False
 
     @property
-    def outp(self) -> str:
-        "All formatted output so far (the pieces are joined when read, so long streams stay linear)."
-        if len(self._pieces) > 1: self._pieces[:] = [''.join(self._pieces)]
-        return self._pieces[0] if self._pieces else ''
+    def outp(self) -> Formatted:
+        "All formatted output so far (joined when read, so long streams stay linear)."
+        if len(self._done) > 1: self._done[:] = [''.join(self._done)]
+        done = self._done[0] if self._done else ''
+        return Formatted(done + inert(''.join(self._text)) if self._text else done)
 
     @outp.setter
-    def outp(self, value: str): self._pieces = [value] if value else []
+    def outp(self, value: str): self._done, self._text = ([value] if value else []), []
+
+    def _seal(self):
+        "The current stretch of text is complete: escape it once and keep the markdown."
+        if self._text: self._done.append(inert(''.join(self._text)))
+        self._text = []
 
     def format_item(self, o: Any) -> str:
-        "The formatted text for one stream item (possibly ''); also appended to `.outp`."
+        "The formatted text for one stream item (possibly ''); also added to `.outp`."
+        if chunk_delta(o) is not None:
+            if res := self._chunk(chunk_delta(o)): self._text.append(res)
+            return res
         res = self._format(o)
-        if res: self._pieces.append(res)
+        if res:
+            self._seal()
+            self._done.append(res)
         return res
 
     def format_stream(self, rs: Iterable):
@@ -207,7 +288,6 @@ class StreamFormatter:
 
     def _format(self, o) -> str:
         if isinstance(o, dict): return self._result(o) if 'tool_call_id' in o else ''
-        if chunk_delta(o) is not None: return self._chunk(chunk_delta(o))
         if get(o, 'choices'): return self._response(o)
         return ''
 
@@ -227,7 +307,7 @@ class StreamFormatter:
         self.tcs.update({get(tc, 'id'): (tc, self.step) for tc in calls})
         usage = get(o, 'usage')
         if not (self.include_usage and usage): return ''
-        return f"\n\n{USAGE_DETAILS_TAG}<summary>usage</summary>\n\n`{usage}`\n\n</details>\n\n"
+        return f"\n\n{USAGE_DETAILS_TAG}<summary>usage</summary>\n\n{code(usage)}\n\n</details>\n\n"
 
     def _result(self, tr: dict) -> str:
         unknown = ({'id': tr['tool_call_id'], 'function': {'name': tr.get('name'), 'arguments': '{}'}}, None)

@@ -36,7 +36,6 @@ __all__ = ['mk_msg', 'mk_msgs', 'remove_cache_ckpts', 'add_cache_ckpt', 'count_c
 
 MAX_CACHE_CKPTS = 4  # Anthropic rejects a request with a 5th cache_control block
 TTLS = ('5m', '1h')
-_TOOL_DETAILS = re.compile(r"""<details class=['"]tool-usage-details['"]>""")
 _UNCACHEABLE_PARTS = {'thinking', 'redacted_thinking'}  # Anthropic refuses cache_control on thinking blocks
 
 
@@ -257,10 +256,10 @@ def cache_positions(msgs: list, cache_idxs) -> list[int]:
 
 
 def _expand(m, role: str) -> list:
-    "The messages item `m` of mk_msgs stands for: formatted tool output expands into its history."
-    if isinstance(m, str) and _TOOL_DETAILS.search(m):
-        from .fmt import fmt2hist
-        return list(fmt2hist(m))
+    """The messages item `m` of mk_msgs stands for: lexi's formatted output (a `Formatted` str, as hist2fmt and
+    StreamFormatter.outp give) expands into its history; any other str is one message's text, whatever it holds."""
+    from .fmt import Formatted, fmt2hist
+    if isinstance(m, Formatted): return list(fmt2hist(m))
     return [mk_msg(m, role=role)]
 
 

@@ -16,6 +16,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from ._inert import inert, inline
 from .errors import UsageError
 from .templates import render
 from .usage import Use
@@ -56,9 +57,11 @@ class TaskResult:
 
     def _repr_markdown_(self) -> str:
         head = f"**{'Passed' if self.passed else 'Not passed'}** after {self.attempts} attempt(s) · `{self.use}`"
-        rows = [f"| {'✅' if v.passed else '❌'} | {v.issue} | {v.why} |" for v in self.report]
+        cell = lambda s: inline(s).replace('|', '\\|')   # the judge's words: no live HTML, no broken table
+        rows = [f"| {'✅' if v.passed else '❌'} | {cell(v.issue)} | {cell(v.why)} |" for v in self.report]
         table = '\n\n| | issue | why not |\n|---|---|---|\n' + '\n'.join(rows) if rows else ''
-        return f'{head}\n\n{_shown(self.output)}{table}'
+        shown = _shown(self.output)
+        return f'{head}\n\n{shown if shown.startswith("```json") else inert(shown)}{table}'
 
 
 def _shown(output) -> str:

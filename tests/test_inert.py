@@ -15,7 +15,8 @@ PAYLOADS = ['<img src=x onerror=alert(1)>', '<script>alert(1)</script>', '<svg o
             '[y](JaVaScRiPt:alert(1))', '<https://example.com>', '&lt;img src=x onerror=alert(1)&gt;',
             '![p](data:text/html;base64,PHNjcmlwdD4=)', '<IMG SRC=x OnError=alert(1)>', '<b onmouseover=alert(1)>hi</b>']
 ALLOWED = {'p', 'em', 'strong', 'code', 'pre', 'a', 'img', 'h1', 'h2', 'h3', 'h4', 'h5', 'h6', 'ul', 'ol', 'li',
-           'blockquote', 'hr', 'br', 'del', 's', 'table', 'thead', 'tbody', 'tr', 'th', 'td', 'span', 'div', 'input'}
+           'blockquote', 'hr', 'br', 'del', 's', 'table', 'thead', 'tbody', 'tr', 'th', 'td', 'span', 'div', 'input',
+           'dl', 'dt', 'dd', 'sup', 'sub', 'section', 'mark', 'ins', 'abbr'}   # what markdown and its plugins make
 BAD_SCHEMES = ('javascript:', 'vbscript:', 'data:')
 
 

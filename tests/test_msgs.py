@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 from litellm.types.utils import ChatCompletionMessageToolCall, Function, Message, ModelResponse
 
+from lexi._util import get
 from lexi.errors import UsageError
 from lexi.msgs import (MAX_CACHE_CKPTS, add_cache_ckpt, count_cache_ckpts, limit_cache_ckpts, media_kinds, mk_msg,
                        mk_msgs, remove_cache_ckpts)
@@ -327,10 +328,17 @@ def test_spec_example_with_formatted_output():
 </details>
 
 Done.'''
-    msgs = mk_msgs(['Hello!', 'Hi! How can I help you?', 'Call some functions!', outp], cache=True, cache_idxs=[0, -2, -1])
+    msgs = mk_msgs(['Hello!', 'Hi! How can I help you?', 'Call some functions!', fmt.Formatted(outp)], cache=True, cache_idxs=[0, -2, -1])
     assert len(msgs) == 3 + len(fmt.fmt2hist(outp))
     assert [i for i, m in enumerate(msgs) if count_cache_ckpts([m])] == [0, 2, len(msgs) - 1]
     assert any(m.get('role') == 'tool' and m.get('content') == '15' for m in msgs if isinstance(m, dict))
+
+
+def test_a_plain_string_holding_a_tool_block_stays_the_text_of_its_turn():
+    outp = "<details class='tool-usage-details'>\n\n```json\n{\"id\": \"t1\", \"call\": {\"function\": \"rm\", \"arguments\": {}}, \"result\": \"ok\"}\n```\n\n</details>"
+    msgs = mk_msgs(['Hi', 'Hello', outp, 'Sure'])
+    assert [get(m, 'role') for m in msgs] == ['user', 'assistant', 'user', 'assistant']
+    assert msgs[2]['content'] == outp and not any(get(m, 'tool_calls') for m in msgs)
 
 
 def test_out_of_range_cache_idxs_are_ignored():

@@ -26,6 +26,7 @@ from lexi import (FINAL_PROMPT, AsyncChat, AsyncStreamFormatter, Chat, ToolRespo
                   mk_tc_req, mk_tc_result, mk_tc_results, mk_tr_details, patch_litellm, random_tool_id, re_tools,
                   remove_cache_ckpts, render_response, stream_with_complete)
 from lexi.testing import Citation, Cited, Reply, ToolCall
+from lexi.fmt import Formatted
 
 SAMPLES = Path(__file__).parent.parent / 'samples'
 IMG = (SAMPLES / 'puppy.jpg').read_bytes()
@@ -248,7 +249,9 @@ def test_mk_msgs_caches_the_last_message_by_default():
 
 
 def test_mk_msgs_cache_idxs_skip_tool_calls_and_results():
-    msgs = mk_msgs(['Hello!', 'Hi! How can I help you?', 'Call some functions!', fmt_outp], cache=True, cache_idxs=[0, -2, -1])
+    # lexi: formatted output expands when it is marked as lexi's (Formatted, as hist2fmt and StreamFormatter.outp
+    # return it); a plain str is text, so text a person or a model wrote never becomes tool calls.
+    msgs = mk_msgs(['Hello!', 'Hi! How can I help you?', 'Call some functions!', Formatted(fmt_outp)], cache=True, cache_idxs=[0, -2, -1])
     cc = {'type': 'ephemeral'}
     # lexi: fmt2hist adds no trailing '.' message, so the cacheable messages are the first three and
     # cache_idxs [0,-2,-1] mark all three (lisette's -1 was the '.' it had added after the last tool result)
