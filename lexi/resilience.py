@@ -2,8 +2,9 @@
 
 Retries (`Chat(retries=2, max_wait=60)`): a request that fails with a retryable error (see
 `is_retryable`) before anything of it reached the caller is sent again, after the wait the provider
-asked for (`Retry-After`, in seconds or as an HTTP date) or else exponential backoff with jitter
-(tenacity's `wait_exponential_jitter`: about 1, 2, 4, 8 s ...), never longer than `max_wait`. A
+asked for (`retry-after-ms`, else `Retry-After` in seconds or as an HTTP date) or else exponential
+backoff with jitter (tenacity's `wait_exponential_jitter`: about 1, 2, 4, 8 s ...), never longer than
+`max_wait`. A
 retried attempt leaves no trace in the history. LiteLLM's own retries, and those of the OpenAI SDK
 under it, are switched off (`max_retries=0`) so the attempts are exactly `retries + 1`.
 
@@ -24,9 +25,13 @@ __all__ = ['RateLimit', 'retry_wait', 'retry_after']
 
 
 def retry_after(exc: BaseException) -> float | None:
-    "The seconds a provider's error asks to wait (its Retry-After header: seconds or an HTTP date), or None."
+    """The seconds a provider's error asks to wait, or None: its `retry-after-ms` header (milliseconds; OpenAI
+    and Azure send it, and the OpenAI SDK reads it first), else `Retry-After` (seconds or an HTTP date)."""
     from ._litellm import response_headers
-    value = response_headers(exc).get('retry-after')
+    headers = response_headers(exc)
+    try: return max(0.0, float(headers['retry-after-ms']) / 1000)
+    except (KeyError, TypeError, ValueError): pass
+    value = headers.get('retry-after')
     if value is None: return None
     try: return max(0.0, float(value))
     except ValueError: pass

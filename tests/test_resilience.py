@@ -189,3 +189,21 @@ async def test_async_stalled_stream_times_out_and_is_retried(standin, provider):
     chat = AsyncChat(MODELS[provider], timeout=0.4, retries=1, **FAST, **standin.kwargs(provider))
     items = [o async for o in chat('hi', stream=True)]
     assert items[-1].choices[0].message.content == 'fast' and len(standin.requests) == 2
+
+
+@pytest.mark.parametrize('provider', list(MODELS))
+def test_retry_after_ms_alone_is_honoured(standin, provider):
+    # OpenAI and Azure send retry-after-ms (the OpenAI SDK reads it before Retry-After): 250 ms, not a 1 s backoff
+    standin.queue_raw({'error': {'message': 'Slow down.', 'type': 'rate_limit_error', 'code': 429}}, status=429,
+                      headers={'retry-after-ms': '250'})
+    with pytest.raises(litellm.RateLimitError) as ei:
+        Chat(MODELS[provider], retries=0, **standin.kwargs(provider))('hi')
+    assert retry_after(ei.value) == 0.25 and retry_wait(ei.value, 1, 60) == 0.25
+
+
+def test_retry_after_ms_wins_over_retry_after():
+    class E(Exception): pass
+    e = E(); e.litellm_response_headers = {'Retry-After-Ms': '1500', 'Retry-After': '7'}
+    assert retry_after(e) == 1.5
+    e.litellm_response_headers = {'retry-after-ms': 'soon', 'retry-after': '7'}   # unreadable: the next header counts
+    assert retry_after(e) == 7
