@@ -15,7 +15,7 @@ LITELLM_OLDEST := $(shell sed -n 's/.*"litellm>=\([0-9.]*\),.*/\1/p' pyproject.t
 export LITELLM_LOCAL_MODEL_COST_MAP := True
 export LITELLM_LOCAL_ANTHROPIC_BETA_HEADERS := True
 
-.PHONY: demo test test-newest test-oldest bench setup clean
+.PHONY: demo test test-newest test-oldest bench setup clean system-deps
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -36,11 +36,21 @@ demo: $(STAMP)
 
 test: test-newest test-oldest
 
-test-newest: $(STAMP)
+# Programs the suite runs for real: headless Chromium (the notebook page check in tests/test_browser.py).
+# Installed with apt-get when missing and this is a Debian machine where we are root; elsewhere install
+# your system's chromium package first.
+system-deps:
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "== installing Debian's chromium (headless browser for the notebook check)"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else echo "make test needs headless Chromium: install your system's chromium package, then run make test again."; exit 1; fi; }
+
+test-newest: $(STAMP) system-deps
 	@echo "== LiteLLM $$($(PY) -c 'import importlib.metadata as m; print(m.version("litellm"))') (newest allowed)"
 	$(PY) -m pytest -q $(PYTEST_ARGS)
 
-test-oldest: $(OLD_STAMP)
+test-oldest: $(OLD_STAMP) system-deps
 	@echo "== LiteLLM $$($(OLD_PY) -c 'import importlib.metadata as m; print(m.version("litellm"))') (oldest allowed)"
 	$(OLD_PY) -m pytest -q $(PYTEST_ARGS)
 
