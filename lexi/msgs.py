@@ -96,8 +96,9 @@ def _part(o) -> dict:
 
 
 def _content(items) -> str | list:
-    "Message content from a list of parts; a list holding one string is that string."
-    if len(items) == 1 and isinstance(items[0], str): return items[0] or ' '
+    """Message content from a list of parts; a list holding one string is that string, unless it is a bare URL
+    (media, as in any other list: ['https://.../cat.png'] sends the image, like ['https://.../cat.png', 'What is it?'])."""
+    if len(items) == 1 and isinstance(items[0], str) and not is_url(items[0]): return items[0] or ' '
     parts = [p for p in map(_part, items) if not _blank_text(p)]
     return parts or ' '
 

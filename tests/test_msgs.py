@@ -39,7 +39,12 @@ def test_a_list_holding_one_string_is_that_string():
 
 def test_a_bare_url_string_message_stays_text():
     assert mk_msg('https://github.com/some/repo') == {'role': 'user', 'content': 'https://github.com/some/repo'}
-    assert mk_msg(['https://example.com/a.jpg'])['content'] == 'https://example.com/a.jpg'
+
+
+def test_a_url_in_a_list_is_media_alone_as_with_other_parts():
+    alone, with_text = mk_msg(['https://example.com/a.jpg'])['content'], mk_msg(['https://example.com/a.jpg', 'What?'])['content']
+    assert alone == [{'type': 'image_url', 'image_url': 'https://example.com/a.jpg'}] == with_text[:1]
+    with pytest.raises(UsageError, match='extension'): mk_msg(['https://example.com/page'])
 
 
 @pytest.mark.parametrize('data,mime', [(JPG, 'image/jpeg'), (PNG, 'image/png'), (GIF, 'image/gif'), (WEBP, 'image/webp')])
