@@ -1,10 +1,16 @@
 """Chat calls in flight: the stream objects a streaming call returns, and how calls on one chat take turns.
 
 Calls on one chat run one after another. A call made while another is running (in another thread
-or task) is a UsageError. A stream its caller stopped reading is closed by the next call: its HTTP
-response is released, the text it streamed stays in the history as the assistant's reply, and its
-unanswered tool calls are recorded as not run. A stream superseded that way (or before it was read
-at all) raises UsageError when read again, rather than coming back silently empty.
+or task) is a UsageError, and so is reading a stream while it is being read elsewhere: whether a
+call may start and marking it running is one atomic step (`Turns.claim`), so a call never finds
+itself superseded or closed by another thread's call before it has run. (lexi refuses rather than
+waits: an open stream waits on its reader, who may never come back, and a tool of the running call
+calling its own chat would wait for ever; sharing one conversation between concurrent callers is
+almost always a mistake, better reported than silently interleaved.) A stream its caller stopped
+reading is closed by the next call: its HTTP response is released, the text it streamed stays in the
+history as the assistant's reply, and its unanswered tool calls are recorded as not run. A stream
+superseded that way (or before it was read at all) raises UsageError when read again, rather than
+coming back silently empty.
 """
 from __future__ import annotations
 import asyncio
@@ -14,6 +20,8 @@ from .errors import UsageError
 
 __all__ = ['Results', 'ChatStream', 'AsyncChatStream', 'Turns', 'StreamCancelled']
 
+READING = ('This stream is being read already (in another thread or task). Read a stream from one place at a '
+           'time, or call stream.cancel() from elsewhere to stop it.')
 SUPERSEDED = ('This stream was superseded: a later call on the same chat started before it was read to the end. '
               'Calls on one chat run one after another: read a stream to its end (or close it) before the next '
               'call, or use one chat per conversation. chat.hist keeps what this stream recorded.')
@@ -68,6 +76,16 @@ class _Call:
     def _check(self):
         if self.superseded: raise UsageError(SUPERSEDED)
 
+    def _closable(self) -> bool:
+        """Claim this call to close it (the caller clears `busy`); False when there is nothing to do here: it has
+        ended, a later call superseded it (and closes it), or it is being read elsewhere (then cancelled)."""
+        if self.done or self.superseded: return False
+        try: self._turns.claim(self)
+        except UsageError:
+            self.cancel()
+            return False
+        return True
+
     def _result(self, items: list):
         return Results(items) if self.settings.return_all else self.value
 
@@ -93,9 +111,11 @@ class ChatStream(_Call):
     def __next__(self):
         self._check()
         if self.done: raise StopIteration
-        if self.cancelled: return self._stop()
-        self.started = self.busy = True
-        try: return next(self._gen)
+        self._turns.claim(self)
+        try:
+            if self.cancelled: return self._stop()
+            self.started = True
+            return next(self._gen)
         except StreamCancelled: raise StopIteration from None
         finally: self.busy, self.done = False, self.done or _ended(self._gen)
 
@@ -118,17 +138,32 @@ class ChatStream(_Call):
             close_stream(self._reading)   # a read waiting in another thread ends now
 
     def close(self):
-        "Stop the stream: release its HTTP response and record what it streamed (see the module docstring)."
-        try: self._gen.close()
-        except ValueError: pass  # being read in another thread right now: that read ends it
+        """Stop the stream: release its HTTP response and record what it streamed (see the module docstring).
+        While it is being read in another thread, that read is cancelled instead (see cancel())."""
+        if not self._closable(): return
+        try: self._end()
+        finally: self.busy = False
+
+    def _end(self):
+        "Close the call's engine (it records what was streamed); the caller holds the turn."
+        self._gen.close()
         self.done = True
 
     def run(self):
         "Run the whole call; the last response (or, with return_all, everything it produced)."
-        self.started = self.busy = True
-        try: items = list(self._gen)
+        self._turns.claim(self)
+        try:
+            self.started = True
+            self._turns.close_superseded()
+            items = list(self._gen)
         finally: self.busy, self.done = False, True
         return self._result(items)
+
+    def _take_turn(self):
+        "Become the chat's latest call (a stream, when it is made), closing the unfinished one it supersedes."
+        self._turns.claim(self)
+        try: self._turns.close_superseded()
+        finally: self.busy = False
 
 
 class AsyncChatStream(_Call):
@@ -146,15 +181,18 @@ class AsyncChatStream(_Call):
     async def __anext__(self):
         self._check()
         if self.done: raise StopAsyncIteration
-        if self.cancelled: return await self._stop()
-        if not self.started:
-            self.started = True
-            await self._turns.aclose_superseded()
-        self._loop, self._task, self.busy = asyncio.get_running_loop(), asyncio.current_task(), True
-        try: return await self._gen.__anext__()
+        self._turns.claim(self)
+        try:
+            if self.cancelled: return await self._stop()
+            if not self.started:
+                self.started = True
+                await self._turns.aclose_superseded()
+            self._loop, self._task = asyncio.get_running_loop(), asyncio.current_task()
+            return await self._gen.__anext__()
         except (StreamCancelled, asyncio.CancelledError):
             if not self.cancelled: raise           # the caller's task was cancelled: that cancellation goes on
-            if hasattr(self._task, 'uncancel'): self._task.uncancel()  # ours: the task carries on after the stream
+            task = getattr(self, '_task', None)
+            if hasattr(task, 'uncancel'): task.uncancel()   # ours: the task carries on after the stream
             raise StopAsyncIteration from None
         finally: self.busy, self.done = False, self.done or self.cancelled or _ended(self._gen)
 
@@ -181,16 +219,22 @@ class AsyncChatStream(_Call):
     async def _itself(self): return self
 
     async def aclose(self):
-        "Stop the stream: release its HTTP response and record what it streamed."
+        "Stop the stream: release its HTTP response and record what it streamed (while being read elsewhere: cancel it)."
+        if not self._closable(): return
+        try: await self._aend()
+        finally: self.busy = False
+
+    async def _aend(self):
         await self._gen.aclose()
         self.done = True
 
     async def run(self):
         "Run the whole call (see ChatStream.run)."
-        self._turns.begin(self)
-        await self._turns.aclose_superseded()
-        self.started = self.busy = True
-        try: items = [o async for o in self._gen]
+        self._turns.claim(self)
+        try:
+            self.started = True
+            await self._turns.aclose_superseded()
+            items = [o async for o in self._gen]
         finally: self.busy, self.done = False, True
         return self._result(items)
 
@@ -201,21 +245,40 @@ def _ended(gen) -> bool:
 
 
 class Turns:
-    "The calls of one chat: the latest, and superseded ones still to be closed."
+    """The calls of one chat: the latest, and superseded ones still to be closed. Starting a call (or a read of a
+    stream) is `claim`: one step under a lock checks that nothing else runs and marks the call running."""
     def __init__(self, owner: str):
         self.owner, self.latest, self.to_close, self._lock = owner, None, [], threading.Lock()
 
     def begin(self, call: _Call):
-        "Make `call` the chat's current call: UsageError if another is running; an unfinished one is superseded."
+        "Make `call` (a stream, when it is made) the chat's latest call: UsageError if another is running."
         with self._lock:
-            prev = self.latest
-            if prev is not None and prev.busy and prev is not call:
-                raise UsageError(f'Another call on this {self.owner} is still running. Calls on one chat run one '
-                                 'after another; use one chat per concurrent conversation.')
-            self.latest = call
-            if prev is not None and prev is not call and not prev.done:
-                prev.superseded = True
-                self.to_close.append(prev)
+            self._refuse(call)
+            self._supersede(call)
+
+    def claim(self, call: _Call):
+        """Mark `call` running (a whole call, or one read of a stream; its caller clears `call.busy` afterwards),
+        making it the latest call: UsageError if it was superseded, or another call or read is running."""
+        with self._lock:
+            if call.superseded: raise UsageError(SUPERSEDED)
+            self._refuse(call)
+            self._supersede(call)
+            call.busy = True
+
+    def _refuse(self, call: _Call):
+        "UsageError if a call of this chat is running (only the latest call can be: a new one must claim first)."
+        running = self.latest if self.latest is not None and self.latest.busy else None
+        if running is call: raise UsageError(READING)
+        if running is not None:
+            raise UsageError(f'Another call on this {self.owner} is still running. Calls on one chat run one '
+                             'after another; use one chat per concurrent conversation.')
+
+    def _supersede(self, call: _Call):
+        "`call` becomes the latest; an unfinished earlier call is superseded, to be closed by the one that claims next."
+        prev, self.latest = self.latest, call
+        if prev is not None and prev is not call and not prev.done:
+            prev.superseded = True
+            self.to_close.append(prev)
 
     def _take(self) -> list:
         with self._lock:
@@ -223,7 +286,8 @@ class Turns:
         return out
 
     def close_superseded(self):
-        for c in self._take(): ChatStream.close(c)
+        "Close the calls superseded so far (the caller holds the turn, so none of them is being read)."
+        for c in self._take(): c._end()
 
     async def aclose_superseded(self):
-        for c in self._take(): await AsyncChatStream.aclose(c)
+        for c in self._take(): await c._aend()

@@ -22,7 +22,6 @@ from ._util import get
 from .display import register_notebook_display
 from .msgs import mk_msgs
 from .errors import UsageError
-from ._litellm import aclose_stream
 from .stream import astream_with_complete, stream_with_complete
 from .templates import Template, render
 from .tools import acall_tool, call_tool
@@ -190,9 +189,9 @@ class Chat(_ChatBase):
 
     def __call__(self, msg=None, prefill=None, **options):
         call = self._call(msg, prefill, options)
-        self._turns.begin(call)
-        self._turns.close_superseded()
-        return call if call.settings.stream else call.run()
+        if not call.settings.stream: return call.run()
+        call._take_turn()
+        return call
 
     def _drive(self, call, eng):
         "Do the engine's I/O (see lexi/_engine.py); each result goes to the engine before the caller sees it."
@@ -266,15 +265,14 @@ class AsyncChat(_ChatBase):
                 else:
                     resp = await acomplete(call.settings.backend, step.request)
                     cap = astream_with_complete(resp, postproc=step.postproc or noop, stall_timeout=call.settings.timeout)
+                    chunks = cap.__aiter__()
                     try:
-                        async for chunk in cap:
+                        async for chunk in chunks:
                             if call.cancelled: raise StreamCancelled()
                             step.received.append(chunk)
                             for o in (step.view(chunk) if step.view else (chunk,)): yield o
                         if call.cancelled: raise StreamCancelled()   # LiteLLM may end a cancelled read quietly
-                    except BaseException:
-                        if call.cancelled: await aclose_stream(resp)
-                        raise
+                    finally: await chunks.aclose()   # closed, superseded or failed: the HTTP response is released now
                     out = cap.value
             except BaseException as e: exc = StreamCancelled() if call.cancelled else e
 
