@@ -6,7 +6,7 @@ Importing lexi is cheap: LiteLLM itself is imported the first time a function ne
 __version__ = '0.1.0'
 
 from .errors import (LexiError, UsageError, ToolError, UnknownToolError, ToolArgumentsError, ToolExecutionError,
-                     StructuredOutputError, IncompleteResponseError, is_retryable)
+                     StructuredOutputError, IncompleteResponseError, EmptyResponseError, is_retryable)
 from .msgs import mk_msg, mk_msgs, remove_cache_ckpts, add_cache_ckpt, count_cache_ckpts, limit_cache_ckpts
 from .tools import (lite_mk_func, ToolResponse, mk_ns, call_tool, acall_tool, random_tool_id, mk_tc, mk_tc_req,
                     mk_tc_result, mk_tc_results)
@@ -29,7 +29,7 @@ from ._litellm import patch_litellm, unpatch_litellm
 
 __all__ = ['__version__',
            'LexiError', 'UsageError', 'ToolError', 'UnknownToolError', 'ToolArgumentsError', 'ToolExecutionError',
-           'StructuredOutputError', 'IncompleteResponseError', 'is_retryable', 'Template', 'render',
+           'StructuredOutputError', 'IncompleteResponseError', 'EmptyResponseError', 'is_retryable', 'Template', 'render',
            'run_task', 'arun_task', 'TaskResult', 'IssueVerdict', 'Review', 'RateLimit',
            'embed', 'aembed', 'Vector', 'Vectors', 'batch', 'abatch', 'ask', 'aask', 'models', 'model_info', 'ModelInfo', 'Models',
            'mk_msg', 'mk_msgs', 'remove_cache_ckpts', 'add_cache_ckpt', 'count_cache_ckpts', 'limit_cache_ckpts',

@@ -25,13 +25,13 @@ from typing import Any, Callable, Mapping
 
 from . import _caps
 from ._backend import models as reachable_models
-from ._litellm import answered_model, count_tokens, stream_chunk
+from ._litellm import answered_model, count_tokens, set_fields, stream_chunk
 from ._request import build_request, check_message, check_text
 from ._settings import Settings
 from ._util import get
 from .cite import cite_footnote
 from ._continue import Joiner, continue_message
-from .errors import IncompleteResponseError, StructuredOutputError, UsageError, is_retryable
+from .errors import EmptyResponseError, IncompleteResponseError, StructuredOutputError, UsageError, is_retryable, name_reply_error
 from .resilience import retry_wait
 from .structured import Output
 from .msgs import media_kinds, mk_msg
@@ -200,12 +200,27 @@ def _skipped(calls, why: str) -> list:
     return [mk_tc_result(tc, why) for tc in calls]
 
 
-def _reply(resp, prefill: str | None):
+# A response's fields every reply has; any other is news worth naming when a reply has no choices
+# (Azure's prompt_filter_results, say).
+_USUAL_FIELDS = frozenset({'id', 'created', 'model', 'object', 'system_fingerprint', 'choices', 'usage', 'service_tier'})
+
+
+def _no_choices(resp, model: str) -> EmptyResponseError:
+    extra = {k: v for k, v in set_fields(resp).items() if k not in _USUAL_FIELDS and not k.startswith('_')}
+    said = ''.join(f', {k}: {v!r}'[:300] for k, v in extra.items())
+    return EmptyResponseError(f'{answered_model(resp) or model} answered with a response with no choices (HTTP 200, '
+                              f'id {get(resp, "id")!r}{said}): no reply to show or record. A provider does this when '
+                              'a content filter stops the prompt; `.response` is what it sent.', response=resp)
+
+
+def _reply(resp, prefill: str | None, model: str):
     "The assistant message of `resp`, with the prefill put back in front so hist holds the whole reply."
-    if not get(resp, 'choices'):
-        raise UsageError(f'the backend returned {type(resp).__name__} without choices; a backend returns what '
+    choices = get(resp, 'choices')
+    if not isinstance(choices, list):
+        raise UsageError(f'the backend returned {type(resp).__name__}, not a response; a backend returns what '
                          'litellm.completion returns (a ModelResponse, or chunks for stream=True).')
-    msg = resp.choices[0].message
+    if not choices: raise _no_choices(resp, model)
+    msg = choices[0].message
     if prefill: msg.content = prefill + (msg.content or '')
     return msg
 
@@ -249,8 +264,10 @@ def _send(s: Settings, kw: dict, make_view, pending: list, prefill, log: Log, st
         try:
             if s.rate_limit is not None and (wait := s.rate_limit.reserve(tokens)) > 0: yield Wait(wait, 'rate limit')
             resp = yield send
-            return resp, _reply(resp, prefill)
+            if get(resp, 'choices') == []: log.record([], resp, s.model)   # billed all the same
+            return resp, _reply(resp, prefill, s.model)
         except Exception as e:
+            name_reply_error(e)
             if attempt > s.retries or send.received or not is_retryable(e):
                 if attempt > 1: _note(e, f'lexi: gave up after {attempt} attempts (retries={s.retries}); this is the last error.')
                 _interrupted(e, send, pending, prefill, log, step, partial)

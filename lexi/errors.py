@@ -7,8 +7,8 @@ The `ToolError` family names those failures for code that calls tools directly.
 """
 from __future__ import annotations
 
-__all__ = ['LexiError', 'UsageError', 'IncompleteResponseError', 'ToolError', 'UnknownToolError', 'ToolArgumentsError',
-           'ToolExecutionError', 'StructuredOutputError', 'is_retryable']
+__all__ = ['LexiError', 'UsageError', 'IncompleteResponseError', 'EmptyResponseError', 'ToolError', 'UnknownToolError',
+           'ToolArgumentsError', 'ToolExecutionError', 'StructuredOutputError', 'is_retryable']
 
 # HTTP statuses below 500 for which the same request may succeed later: timeout, conflict, too early, rate
 # limit. Every 5xx (Anthropic's 529 "overloaded" included) is retryable too; other 4xx say the request is wrong.
@@ -59,6 +59,40 @@ class IncompleteResponseError(LexiError):
         self.text, self.response = text, response
 
 
+class EmptyResponseError(LexiError):
+    """The provider answered (HTTP 200) with a response that has no choices: nothing to show or record.
+    Providers do this when a content filter stops the prompt, so it is not retried. `response` is what
+    the provider sent (its usage is counted in chat.use); chat.hist is unchanged by the step."""
+    def __init__(self, msg: str, response=None):
+        super().__init__(msg)
+        self.response = response
+
+
+def _chain(exc: BaseException, depth: int = 20):
+    "`exc`, then the exceptions it was raised from or while handling, outermost first."
+    while exc is not None and depth:
+        yield exc
+        exc, depth = exc.__cause__ or exc.__context__, depth - 1
+
+
+def _reply_error(exc: BaseException) -> tuple | None:
+    """(message, code) of an error object a provider sent in an HTTP 200 reply (OpenRouter and other
+    OpenAI-compatible servers do), as LiteLLM read it: it raises a bare Exception carrying `message` and
+    `status_code` (the object's code), then wraps it in its own exception with an empty message."""
+    for e in _chain(exc):
+        if type(e) is Exception and isinstance(getattr(e, 'message', None), str): return e.message, getattr(e, 'status_code', None)
+    return None
+
+
+def name_reply_error(exc: BaseException):
+    "Put the provider's own words into `exc` (its message) when LiteLLM dropped them; see _reply_error."
+    found = _reply_error(exc)
+    if found is None or not isinstance(getattr(exc, 'message', None), str) or (found[0] and found[0] in str(exc)): return
+    text, code = found
+    exc.message = f"{exc.message.rstrip(' -')}: the provider's reply (HTTP 200) carried an error object: {text!r} (code {code!r})"
+    exc.args = (exc.message,)
+
+
 def _status(exc) -> int | None:
     status = getattr(exc, 'status_code', None) or getattr(getattr(exc, 'response', None), 'status_code', None)
     return status if isinstance(status, int) else None
@@ -84,15 +118,9 @@ def is_retryable(exc: BaseException  # an exception a chat call (or LiteLLM) rai
 _LOCAL_ERRORS = (TypeError, KeyError, AttributeError, IndexError, UnicodeEncodeError)
 
 
-def _root(exc: BaseException, depth: int = 20) -> BaseException:
-    "The first exception of the chain `exc` was raised from (or while handling)."
-    while depth and (nxt := exc.__cause__ or exc.__context__) is not None: exc, depth = nxt, depth - 1
-    return exc
-
-
 def _local_failure(exc: BaseException) -> bool:
     "A provider error that began as an error in Python code (see _LOCAL_ERRORS) rather than in a reply or a connection."
-    root = _root(exc)
+    *_, root = _chain(exc)
     return root is not exc and isinstance(root, _LOCAL_ERRORS)
 
 

@@ -65,3 +65,49 @@ def test_a_failure_of_litellm_to_build_the_request_is_not_retryable(standin, pro
     with pytest.raises(litellm.APIConnectionError) as ei:
         litellm.completion(MODELS[provider], [{'role': 'user', 'content': 123}], max_retries=0, **standin.kwargs(provider))
     assert not is_retryable(ei.value) and standin.requests == []
+
+
+# ---------------------------------------------------------------- a 200 that carries no reply
+
+NO_CHOICES = {'id': 'chatcmpl-filtered', 'object': 'chat.completion', 'created': 1, 'model': 'gpt-4.1', 'choices': [],
+              'prompt_filter_results': [{'prompt_index': 0, 'content_filter_results': {'hate': {'filtered': True}}}],
+              'usage': {'prompt_tokens': 30, 'completion_tokens': 0, 'total_tokens': 30}}
+
+
+async def test_a_reply_with_no_choices_names_what_the_provider_sent_and_is_not_retried(standin):
+    from lexi import AsyncChat, EmptyResponseError
+    for cls in (Chat, AsyncChat):
+        standin.reset()
+        standin.queue_raw(NO_CHOICES).queue_raw(NO_CHOICES)
+        chat = cls(MODELS['openai'], retries=2, max_wait=0.01, **standin.kwargs('openai'))
+        with pytest.raises(EmptyResponseError) as ei:
+            out = chat('Say something hateful.')
+            if cls is AsyncChat: await out
+        msg = str(ei.value)
+        assert 'a response with no choices' in msg and 'prompt_filter_results' in msg and 'backend' not in msg
+        assert ei.value.response.id == 'chatcmpl-filtered' and not is_retryable(ei.value)
+        assert len(standin.requests) == 1 and chat.hist == [] and chat.use.input == 30   # billed, so counted
+
+
+@pytest.mark.parametrize('error, raised', [({'message': 'The server had an error processing your request.', 'type': 'server_error',
+                                             'code': 'internal'}, litellm.APIError),
+                                           ({'message': 'Unknown parameter: foo.', 'type': 'invalid_request_error',
+                                             'code': 400}, litellm.BadRequestError)])
+def test_a_200_carrying_an_error_object_names_its_message_and_code(standin, error, raised):
+    standin.queue_raw({'error': error})
+    chat = Chat(MODELS['openai'], retries=2, max_wait=0.01, **standin.kwargs('openai'))
+    with pytest.raises(raised) as ei:
+        chat('hi')
+    assert error['message'] in str(ei.value) and repr(error['code']) in str(ei.value) and 'HTTP 200' in str(ei.value)
+    assert len(standin.requests) == 1 and chat.hist == []
+
+
+def test_a_200_carrying_a_retryable_error_status_is_retried(standin):
+    standin.queue_raw({'error': {'message': 'Upstream overloaded.', 'code': 503}}).queue('Fine now.')
+    chat = Chat(MODELS['openai'], retries=1, max_wait=0.01, **standin.kwargs('openai'))
+    assert chat('hi').choices[0].message.content == 'Fine now.' and len(standin.requests) == 2
+
+
+def test_a_function_backend_that_returns_no_response_is_still_a_usage_error():
+    with pytest.raises(UsageError, match='the backend returned str, not a response'):
+        Chat(MODELS['openai'], backend=lambda **kw: 'hello')('hi')
