@@ -36,6 +36,9 @@ __all__ = ['TOOL_DETAILS_TAG', 'USAGE_DETAILS_TAG', 'TRUNCATED', 're_tools', 'mk
 TOOL_DETAILS_TAG = "<details class='tool-usage-details'>"
 USAGE_DETAILS_TAG = "<details class='usage-details'>"
 TRUNCATED = '<TRUNCATED>'  # marks where a long tool result was cut
+# A user or system turn: a labelled div; its text as markdown, or (class ending '-parts') its content parts as JSON.
+_TURN_LABELS = {'user': '**🧑 User**', 'system': '**⚙️ System**'}
+_re_turn = re.compile(r"<div class='lexi-(user|system)(-parts)?'>")
 
 # Splits formatted output into [text, block, json, text, block, json, ..., trailing text]: the layout of lexi's
 # blocks, kept for code that reads them; fmt2hist itself reads blocks only where markdown sees no code.
@@ -127,8 +130,31 @@ def _block_end(lines: list, i: int, code: set) -> tuple[int, str] | None:
     return end, '\n'.join(lines[j + 1:k])
 
 
+def _turn_end(parts: list, i: int, code: set) -> tuple[int, str] | None:
+    """Where the turn block opened at line `i` ends, and the text of its body: the lines between its label (and
+    the blank line after it) and the blank line before its closing `</div>`, outside code. None: no such layout."""
+    lines = parts[0::2]
+    if i + 2 >= len(lines) or lines[i + 1] or lines[i + 2] not in _TURN_LABELS.values() or lines[i + 3:i + 4] != ['']:
+        return None
+    end = next((k for k in range(i + 5, len(lines)) if lines[k] == '</div>' and k not in code and not lines[k - 1]), None)
+    if end is None: return None
+    return end, ''.join(parts[2 * (i + 4):2 * (end - 2) + 1])
+
+
+def _turn_msg(role: str, as_parts: bool, body: str) -> dict:
+    if not as_parts: return {'role': role, 'content': restore(body)}
+    js = body.strip()
+    if not (js.startswith('```json') and js.endswith('```')): raise UsageError(f'fmt2hist: a {role} turn block lost its JSON fence; fix or remove it.')
+    try: msg = json.loads(js[len('```json'):-3])
+    except (ValueError, RecursionError) as e: raise UsageError(f'fmt2hist: a {role} turn block does not hold valid JSON ({e}).') from None
+    if not isinstance(msg, dict) or msg.get('role') != role:
+        raise UsageError(f'fmt2hist: a {role} turn block needs a JSON message with "role": "{role}".')
+    return msg
+
+
 def _pieces(outp: str):
-    """Yield the text stretches and the JSON of the tool blocks of `outp`, in order: ('text', s), ('block', js).
+    """Yield the text stretches, the JSON of the tool blocks and the user/system turns of `outp`, in order:
+    ('text', s), ('block', js), ('turn', message).
     A block counts only where lexi's formatter writes one: its tag alone on a line outside code (model and
     tool text never holds a raw tag outside code: see lexi/_inert.py). Usage blocks are left out."""
     parts = split_lines(outp)
@@ -140,6 +166,10 @@ def _pieces(outp: str):
             yield 'text', ''.join(text)
             text, (i, js) = [], found
             yield 'block', js
+        elif line is not None and (turn := _re_turn.fullmatch(line)) and (found := _turn_end(parts, i, code)) is not None:
+            yield 'text', ''.join(text)
+            text, (i, body) = [], found
+            yield 'turn', _turn_msg(turn.group(1), bool(turn.group(2)), body)
         elif line is not None and line.startswith(USAGE_DETAILS_TAG):
             while i < len(lines) and lines[i].rstrip() != '</details>': i += 1
         else: text.append(parts[2 * i] + (parts[2 * i + 1] if 2 * i + 1 < len(parts) else ''))
@@ -192,6 +222,12 @@ def fmt2hist(outp: str  # formatted output: StreamFormatter.outp, hist2fmt(...),
         if kind == 'text':
             text = _clean(value)
             continue
+        if kind == 'turn':
+            _emit(hist, group)
+            if text: hist.append(lm_types().Message(content=text, role='assistant'))
+            hist.append(value)
+            group, text = None, ''
+            continue
         n += 1
         obj = _read_block(value, n)
         if text or group is None or group['step'] != obj.get('step'):
@@ -203,38 +239,62 @@ def fmt2hist(outp: str  # formatted output: StreamFormatter.outp, hist2fmt(...),
     return hist
 
 
+def _turn_block(m) -> str:
+    "A user or system message as formatted output: its text as markdown, or its content parts as JSON."
+    role, content = get(m, 'role'), get(m, 'content')
+    if isinstance(content, str) and get(m, 'cache_control') is None and set(_as_dict(m)) <= {'role', 'content'}:
+        return f"<div class='lexi-{role}'>\n\n{_TURN_LABELS[role]}\n\n{inert(content)}\n\n</div>\n\n"
+    js = json.dumps(_as_dict(m), indent=2, ensure_ascii=False)
+    return f"<div class='lexi-{role}-parts'>\n\n{_TURN_LABELS[role]}\n\n```json\n{js}\n```\n\n</div>\n\n"
+
+
+def _as_dict(m) -> dict:
+    return dict(m) if isinstance(m, dict) else m.model_dump(exclude_none=True)
+
+
 def _check_roles(hist: list) -> dict:
-    "Tool results by call id; raises UsageError for messages hist2fmt cannot format."
+    "Where each call id's results stand, in order; raises UsageError for messages hist2fmt cannot format."
     for m in hist:
-        if get(m, 'role') not in ('assistant', 'tool'):
-            raise UsageError(f"hist2fmt formats the assistant side of a chat (assistant and tool messages); got a "
-                             f"{get(m, 'role')!r} message. Pass the messages after the user's last message.")
-    return {get(m, 'tool_call_id'): m for m in hist if get(m, 'role') == 'tool'}
+        if get(m, 'role') not in ('assistant', 'tool', 'user', 'system'):
+            raise UsageError(f"hist2fmt formats user, system, assistant and tool messages; got a {get(m, 'role')!r} message.")
+    at = {}
+    for i, m in enumerate(hist):
+        if get(m, 'role') == 'tool': at.setdefault(get(m, 'tool_call_id'), []).append(i)
+    return at
 
 
-def hist2fmt(hist: list,                # assistant Messages/dicts with tool_calls, and tool result dicts
+def _result_of(hist: list, at: dict, tcid, after: int):
+    "The first result of call `tcid` after position `after` not taken yet (ids may repeat across turns); None if none."
+    k = next((j for j, i in enumerate(at.get(tcid, ())) if i > after), None)
+    return None if k is None else hist[at[tcid].pop(k)]
+
+
+def hist2fmt(hist: list,                # a chat's history (chat.hist), or the assistant side of one
              mx: int | None = None      # cut results longer than this (None keeps them whole, so fmt2hist gets them back)
              ) -> Formatted:
-    """The formatted output of `hist`, as StreamFormatter would have shown it; `fmt2hist` reverses it.
-    Texts are written so that no HTML in them is live and no tool block they quote can pass for a real
-    one (see lexi/_inert.py).
+    """The formatted output of `hist`, as StreamFormatter would have shown it, with each user (and system)
+    turn in a labelled block; `fmt2hist` reverses it. Texts are written so that no HTML in them is live and no
+    tool block they quote can pass for a real one (see lexi/_inert.py).
 
     Round trip fmt2hist(hist2fmt(hist)) == hist holds when: assistant texts are stripped, non-empty
     strings (None for a turn with only tool calls); tool-call arguments are compact JSON objects;
-    every tool call is followed by its result, and only the last message is a plain text reply.
+    every tool call is followed by its result. User and system messages come back as they were.
     """
-    results, out, step, used = _check_roles(hist), [], 0, set()
-    for m in hist:
-        if get(m, 'role') != 'assistant': continue
+    at, out, step = _check_roles(hist), [], 0
+    for pos, m in enumerate(hist):
+        role = get(m, 'role')
+        if role in _TURN_LABELS:
+            out.append(('\n\n' if out and not out[-1].endswith('\n\n') else '') + _turn_block(m))
+        if role != 'assistant': continue
         if text := text_of(get(m, 'content')): out.append(('\n\n' if out and not out[-1].endswith('\n') else '') + inert(text))
         tcs = get(m, 'tool_calls') or []
         step += bool(tcs)
         for tc in tcs:
-            if (tr := results.get(get(tc, 'id'))) is None:
+            if (tr := _result_of(hist, at, get(tc, 'id'), pos)) is None:
                 raise UsageError(f"hist2fmt: tool call {get(tc, 'id')!r} has no tool result in hist; add its result message.")
-            used.add(get(tc, 'id'))
             out.append(mk_tr_details(tr, tc, mx=mx, step=step))
-    if orphans := set(results) - used: raise UsageError(f'hist2fmt: tool results {sorted(orphans)} answer no tool call in hist.')
+    if orphans := sorted(str(k) for k, left in at.items() if left):
+        raise UsageError(f'hist2fmt: tool results {orphans} answer no tool call in hist.')
     return Formatted(''.join(out))
 
 

@@ -159,7 +159,7 @@ def test_fmt2hist_gives_no_content_to_a_turn_without_text():
 
 
 def test_hist2fmt_refuses_what_it_cannot_format():
-    with pytest.raises(UsageError, match="'user'"): hist2fmt([{'role': 'user', 'content': 'hi'}])
+    with pytest.raises(UsageError, match="'developer'"): hist2fmt([{'role': 'developer', 'content': 'hi'}])
     with pytest.raises(UsageError, match='no tool result'): hist2fmt([Message(content=None, role='assistant', tool_calls=[tc('a', 'f', '{}')])])
     with pytest.raises(UsageError, match='answer no tool call'): hist2fmt([tool('zz', 'f', 'x')])
 
