@@ -182,3 +182,22 @@ def test_model_list_mistakes_are_usage_errors(standin):
 def test_capability_checks_cover_the_fallbacks_too(standin):
     chat = Chat(_deployments(standin, 'anthropic/claude-sonnet-4-5', 'openai/gpt-4.1'), route='fallback')
     with pytest.raises(UsageError, match='openai/gpt-4.1 does not support reasoning'): chat('hi', think='l')
+
+
+def test_one_repeated_item_answers_every_request_of_a_batch():
+    from lexi import batch
+    backend = Scripted(lambda **kw: kw['messages'][-1]['content'].upper(), repeat=True)
+    results = batch([f'prompt {i}' for i in range(40)], Chat(MODEL, backend=backend), progress=False)
+    assert [r.choices[0].message.content for r in results] == [f'PROMPT {i}' for i in range(40)]
+    assert len(backend.requests) == 40 and len(backend.pending) == 1
+
+
+def test_repeat_uses_the_queued_items_first_then_keeps_the_last():
+    backend = Scripted('one', 'two', repeat=True)
+    chat = Chat(MODEL, backend=backend)
+    assert [chat(str(i)).choices[0].message.content for i in range(4)] == ['one', 'two', 'two', 'two']
+
+
+def test_scripted_help_documents_function_replies_and_repeat():
+    doc = Scripted.__doc__
+    assert 'a function: called with the request' in doc and 'repeat=True' in doc

@@ -83,14 +83,26 @@ def _plain(o):
 
 
 class Scripted:
-    """A backend answering each request with the next scripted item (see the module docstring).
+    """A backend for `Chat(model, backend=Scripted(...))` that answers each request, in-process and without
+    HTTP, with the next scripted item:
 
-    Attributes: `requests` (each request's keyword arguments, as JSON-able dicts, in order) and
-    `pending` (items not yet used). A request that finds nothing scripted raises UsageError.
-    Works for Chat and AsyncChat alike; safe to share between threads."""
+    - a `Reply` (or a str, short for `Reply(text=...)`): rendered as the ModelResponse, or as its stream of
+      chunks when the request has stream=True (text, tool calls, thinking, finish reason, usage);
+    - a function: called with the request's keyword arguments (model, messages, tools, ...); what it returns
+      (a Reply, a str, a ModelResponse, ...) is the answer. `Scripted(lambda **kw: kw['messages'][-1]['content'].upper(),
+      repeat=True)` echoes every prompt in capitals, however many requests come;
+    - a ModelResponse or a list of chunks, returned as is; an exception instance, raised.
 
-    def __init__(self, *items, seed: int | None = 0):
-        self._items, self._lock, self.ids = collections.deque(), threading.Lock(), Ids(seed)
+    With `repeat=True` the last item is kept once the others are used, and answers every later request (one
+    function or one Reply for a whole batch). Otherwise a request that finds nothing scripted raises UsageError.
+    Attributes: `requests` (each request's keyword arguments, as JSON-able dicts, in order) and `pending`
+    (items not yet used). Works for Chat and AsyncChat alike; safe to share between threads. Citations,
+    server-side search and timing faults need a provider's wire format: use `StandIn` for those."""
+
+    def __init__(self, *items,                 # answers, in order: Reply, str, function, ModelResponse, chunks, exception
+                 seed: int | None = 0,         # seed of the generated ids, so runs repeat
+                 repeat: bool = False):        # keep answering with the last item once the others are used
+        self._items, self._lock, self.ids, self.repeat = collections.deque(), threading.Lock(), Ids(seed), repeat
         self.requests: list[dict] = []
         self.queue(*items)
 
@@ -106,7 +118,8 @@ class Scripted:
     def __call__(self, **kwargs) -> Any:
         with self._lock:
             self.requests.append(_plain(kwargs))
-            n, item = len(self.requests), self._items.popleft() if self._items else None
+            n = len(self.requests)
+            item = (self._items[0] if self.repeat and len(self._items) == 1 else self._items.popleft()) if self._items else None
         if item is None:
             raise UsageError(f'lexi.testing.Scripted: request {n} found nothing scripted; queue one item per request.')
         return self._answer(item, kwargs)
