@@ -36,7 +36,11 @@ def _text(r) -> str:
 def ask(prompt=None,      # the question: text, parts or a message (or None with template=)
         model=None,       # a model name or list of models; LEXI_MODEL when not given
         **options) -> str:
-    "Ask once and return the answer's text (a fresh Chat with `options`; nothing is kept)."
+    """Ask once and return the answer's text: `ask('What is RAII?')`; nothing is kept.
+
+    The model is the one given, else the `LEXI_MODEL` environment variable (read at each call, so a notebook can
+    set it after importing lexi). Every other keyword is a Chat option for this one call (`sp=`, `temp=`,
+    `tools=`, `backend=`, `retries=`, `template=` with `tvars=`, ...)."""
     from .chat import Chat
     chat, template = _chat(Chat, prompt, model, options)
     return _text(chat(prompt, template=template))

@@ -1,19 +1,4 @@
-"""Batch work: many prompts, each in its own chat, at most `concurrency` at a time, with a progress bar.
-
-    results = batch(['Define RAII', 'One sentence on lifetimes'], 'openai/gpt-4.1', concurrency=8)
-    rows = batch([{'text': t} for t in reviews], chat, template='Sentiment of: {{ text }}', output_type=Sentiment)
-
-Each prompt runs in a chat of its own, made from the given one's settings (model, system prompt,
-tools, backend, rate limit, retries, ...) and a copy of its history, which stays unchanged. A prompt
-is a message (text, parts, a message dict), a conversation (a list of message dicts: all but the
-last are its history), or, with `template=`, the template's variables. Results come back in input
-order: each call's return value (the last ModelResponse, or with `output_type` the instance), or
-the exception a prompt failed with (`return_exceptions=False` raises the first instead and cancels
-the rest). Interrupting a batch (Ctrl-C, or cancelling the task) starts no new work, cancels what is
-in flight, and raises with `.results` holding what finished (None where nothing did).
-
-`batch` runs the work on an event loop of its own in a worker thread, so it works in plain scripts
-and in Jupyter (where a loop is already running) alike; `abatch` is for async code.
+"""Batch work: many prompts, each in its own chat, at most `concurrency` at a time (see `batch`).
 """
 from __future__ import annotations
 import asyncio
@@ -79,7 +64,7 @@ async def abatch(prompts,                   # messages, conversations, or (with 
                  output_type=None,          # answer each as an instance of this type (see Chat.struct)
                  return_exceptions: bool = True,  # a failure is its exception at its place (False: raise the first)
                  **call_kwargs) -> list:
-    "Run each prompt in its own chat, `concurrency` at a time; the results in input order (see the module docstring)."
+    "The async `batch` (see its help): `results = await abatch(prompts, chat)`, for code with an event loop."
     if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
         raise UsageError(f'concurrency={concurrency!r}: pass a whole number >= 1.')
     prompts, make = list(prompts), _chat_for(model_or_chat)
@@ -152,6 +137,20 @@ class _Runner:
 
 def batch(prompts, model_or_chat, *, concurrency: int = 8, progress: bool = True, output_type=None,
           return_exceptions: bool = True, **call_kwargs) -> list:
-    "abatch for sync code: works in scripts and in Jupyter alike (see the module docstring)."
+    """Many prompts, each in its own chat, at most `concurrency` at a time, with a progress bar; the results
+    in input order.
+
+        results = batch(['Define RAII', 'One sentence on lifetimes'], 'openai/gpt-4.1', concurrency=8)
+        rows = batch([{'text': t} for t in reviews], chat, template='Sentiment of: {{ text }}', output_type=Sentiment)
+
+    Each prompt runs in a chat of its own, made from the given one's settings (model, system prompt, tools,
+    backend, rate limit, retries, ...) and a copy of its history, which stays unchanged. A prompt is a message
+    (text, parts, a message dict), a conversation (a list of message dicts: all but the last are its history),
+    or, with `template=`, the template's variables. Results come back in input order: each call's return value
+    (the last ModelResponse, or with `output_type` the instance), or the exception a prompt failed with
+    (`return_exceptions=False` raises the first instead and cancels the rest). Interrupting a batch (Ctrl-C, or
+    cancelling the task) starts no new work, cancels what is in flight, and raises with `.results` holding what
+    finished (None where nothing did). It runs on an event loop of its own in a worker thread, so it works in
+    plain scripts and in Jupyter alike; `abatch` is the same for async code."""
     return _Runner(lambda: abatch(prompts, model_or_chat, concurrency=concurrency, progress=progress,
                                   output_type=output_type, return_exceptions=return_exceptions, **call_kwargs)).result()

@@ -33,7 +33,7 @@ def _tool_line(tc) -> str:
 def render_message(msg: Any  # an assistant Message or message dict
                    ) -> str:
     """Markdown for one message: collapsed thinking, the text, then one '🔧 name(arguments)' line per tool call.
-    What the model wrote is shown with no live HTML (see lexi/_inert.py); markdown formatting stays."""
+    What the model wrote is shown with no live HTML (as `hist2fmt` writes it); markdown formatting stays."""
     parts = []
     if thinking := _thinking(msg): parts.append(f'<details><summary>🧠 Thinking</summary>\n\n{inert(thinking)}\n\n</details>')
     if text := text_of(get(msg, 'content')): parts.append(inert(text))

@@ -230,9 +230,17 @@ def embed(texts: str | Sequence[str],     # one text (gives one Vector) or a lis
           concurrency: int = 4,           # most requests in flight at once (threads)
           **kw                            # passed to litellm.embedding: api_base, api_key, dimensions, encoding_format, ...
           ) -> Vector | Vectors:
-    """Embed `texts` with `model`: a str gives one `Vector`, a list gives `Vectors` in input order, each
-    with `.use` (tokens, cost from LiteLLM's price table, requests made). Batches also stay under the
-    provider's documented per-request token cap, estimated from the texts' length."""
+    """Embed `texts` with `model`: a str gives one `Vector`, a list gives `Vectors` in input order.
+
+        v = embed('A sentence.')                         # one Vector (a list of floats)
+        vs = embed(texts, batch_size=100, concurrency=8) # Vectors, in the order of `texts`
+        vs.use                                           # tokens, cost and requests, added up
+
+    A list is split into batches the provider takes in one request (its documented limit unless `batch_size`
+    says otherwise), run at most `concurrency` at a time. The first failure is raised as LiteLLM raised it and
+    no batch starts after it, so a call returns every vector or none. Vectors sent as base64 come back as
+    floats too. Each result has `.use` (tokens, cost from LiteLLM's price table, requests made). Batches also
+    stay under the provider's documented per-request token cap, estimated from the texts' length."""
     plan = _prepare(texts, model, batch_size, concurrency, kw)
     if not plan: return Vectors([], Use(), model)
     parts = _in_threads(plan, concurrency,

@@ -274,7 +274,8 @@ def hist2fmt(hist: list,                # a chat's history (chat.hist), or the a
              ) -> Formatted:
     """The formatted output of `hist`, as StreamFormatter would have shown it, with each user (and system)
     turn in a labelled block; `fmt2hist` reverses it. Texts are written so that no HTML in them is live and no
-    tool block they quote can pass for a real one (see lexi/_inert.py).
+    tool block they quote can pass for a real one: outside code, '&' and any '<' that could open a tag become
+    entities (the page shows the same characters), and code is left as written.
 
     Round trip fmt2hist(hist2fmt(hist)) == hist holds when: assistant texts are stripped, non-empty
     strings (None for a turn with only tool calls); tool-call arguments are compact JSON objects;
@@ -305,7 +306,7 @@ class StreamFormatter:
     the complete response of each step (its tool calls are remembered; its usage shown if
     `include_usage`), and tool result dicts (each rendered with its call by `mk_tr_details`).
     `format_item` returns each piece as text for a terminal (a reply's text as the model wrote it);
-    `.outp` is the markdown, where that text is written with no live HTML (see lexi/_inert.py).
+    `.outp` is the markdown, where that text is written with no live HTML (as `hist2fmt` writes it).
     """
     def __init__(self, include_usage: bool = False,  # add a collapsed usage block after each step
                  mx: int | None = 2000):             # longest tool result shown whole

@@ -147,7 +147,17 @@ def run_task(chat,                       # the worker: a Chat, or a model name f
              judge=None,                 # the judge: a model name or a Chat (default: the worker's model)
              max_attempts: int = 3,      # answers the worker may give
              **call_kwargs) -> TaskResult:
-    "Run a task until the judge passes every issue, or attempts run out (see the module docstring)."
+    """Run a task until a judge passes every issue, or attempts run out; a TaskResult.
+
+        r = run_task(chat, template='Extract the key points from: {{ article }}', tvars={'article': text},
+                     output_type=Summary, issues=['All main points are captured', 'No point is invented'])
+        r.passed, r.output, r.attempts, r.report, r.use
+
+    The worker answers; a judge checks the answer against each plain-language issue; the worker tries again
+    with the judge's reasons. The judge works in a chat of its own (the worker's model unless `judge=` names
+    another model or gives a Chat), fresh for each review, so the worker's history holds only the task, its
+    answers and the judge's feedback. `passed=False` after the last attempt is a result, not an exception;
+    provider errors raise as always. `arun_task` is the same for async code."""
     from .chat import Chat
     worker, jk, task = _setup(chat, Chat, msg, template, tvars, issues, judge, max_attempts)
     use, steps = Use(), _steps(task, list(issues), max_attempts)

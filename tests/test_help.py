@@ -55,3 +55,10 @@ async def test_a_misspelt_option_on_an_async_call():
     backend = Scripted('x')
     with pytest.raises(UsageError, match='did you mean stream='): await AsyncChat(MODEL, backend=backend)('hi', strem=True)
     assert backend.requests == []
+
+
+@pytest.mark.parametrize('name', ['batch', 'abatch', 'run_task', 'embed', 'ask', 'models', 'model_info', 'hist2fmt',
+                                  'StreamFormatter', 'render_response'])
+def test_a_public_docstring_says_what_it_means_without_sending_the_reader_elsewhere(name):
+    doc = inspect.getdoc(getattr(lexi, name))
+    assert 'module docstring' not in doc and 'lexi/' not in doc, f'lexi.{name} sends the reader to a file'
