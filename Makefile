@@ -1,7 +1,8 @@
 # Two entry points for a fresh machine: `make demo` and `make test`.
 # Each creates its virtual environments in the repo (once, and again when pyproject.toml changes).
-# `make test` runs the whole suite twice: with the newest LiteLLM pyproject.toml allows (.venv) and with
-# the oldest (.venv-oldest, pinned to pyproject's lower bound), so both ends of the range stay tested.
+# `make test` runs the whole suite twice, at the same time: with the newest LiteLLM pyproject.toml allows
+# (.venv) and with the oldest (.venv-oldest, pinned to pyproject's lower bound), so both ends of the range
+# stay tested; each run's output is shown when both have ended. `make test-newest` is the quick path.
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -34,7 +35,14 @@ setup: $(STAMP)
 demo: $(STAMP)
 	$(PY) -m lexi.demo
 
-test: test-newest test-oldest
+test: $(STAMP) $(OLD_STAMP) system-deps
+	@echo "== make test: the suite on the newest and the oldest LiteLLM allowed, in parallel (a few minutes)"
+	@$(MAKE) -s test-newest > .test-newest.log 2>&1 & newest=$$!; \
+	 $(MAKE) -s test-oldest > .test-oldest.log 2>&1 & oldest=$$!; \
+	 wait $$newest; r1=$$?; wait $$oldest; r2=$$?; \
+	 echo "== newest: $$([ $$r1 = 0 ] && echo passed || echo FAILED); oldest: $$([ $$r2 = 0 ] && echo passed || echo FAILED); their output:"; \
+	 cat .test-newest.log .test-oldest.log; rm -f .test-newest.log .test-oldest.log; \
+	 [ $$r1 = 0 ] && [ $$r2 = 0 ]
 
 # Programs the suite runs for real: headless Chromium (the notebook page check in tests/test_browser.py).
 # Installed with apt-get when missing and this is a Debian machine where we are root; elsewhere install
