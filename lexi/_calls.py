@@ -129,9 +129,10 @@ class ChatStream(_Call):
         raise StopIteration
 
     def cancel(self):
-        """Stop the stream, from any thread: iteration ends, the HTTP response is closed, the text already
-        streamed stays in the history as the assistant's (partial) reply and unfinished tool calls are dropped.
-        `cancelled` is then True. A tool already running finishes first."""
+        """Stop the stream, from any thread: iteration ends at once (a read waiting for the next chunk in
+        another thread too), the HTTP response is closed, the text already streamed stays in the history as the
+        assistant's (partial) reply and unfinished tool calls are dropped. `cancelled` is then True. A tool
+        already running finishes first."""
         self.cancelled = True
         if self.busy and self._reading is not None:
             from ._litellm import close_stream

@@ -119,6 +119,9 @@ def unpatch_litellm() -> bool:
 # (BerriAI/litellm#38082), while closing the line generators it reads does not close the httpx response
 # (httpx closes it only after the body was read to the end). So on those versions lexi finds the httpx
 # responses behind a stream (attributes, then the locals of its suspended generators) and closes them.
+# On every version, a stream closed from another thread while its reader waits for the next chunk needs more
+# than a close (which leaves that read waiting until the provider sends again): lexi finds the same responses
+# and shuts their sockets down first, which ends the waiting read at once.
 _OWN_CLOSE = (1, 108)  # from this LiteLLM version on, its own close()/aclose() is enough
 _STREAM_ATTRS = ('completion_stream', 'response', 'http_response', 'streaming_response', '_iterator', 'iterator')
 
@@ -136,13 +139,29 @@ def _http_responses(obj, depth: int = 0, seen=None) -> list:
     return [r for k in kids for r in _http_responses(k, depth + 1, seen)]
 
 
+def _shut_down(responses: list) -> None:
+    """Shut down the sockets under unfinished httpx `responses`, so that a read blocked on one of them in
+    another thread returns at once (closing a socket does not wake a read already waiting on it; shutting
+    it down does). The socket comes from httpcore's documented `network_stream` response extension. A
+    response read to the end is skipped: its connection may already be serving another request."""
+    import socket
+    for r in responses:
+        stream = None if r.is_closed else r.extensions.get('network_stream')
+        sock = stream.get_extra_info('socket') if stream is not None else None
+        if isinstance(sock, socket.socket):
+            try: socket.socket.shutdown(sock, socket.SHUT_RDWR)   # the plain socket's own, also under TLS
+            except OSError: pass  # already shut down or closed
+
+
 def close_stream(stream) -> None:
     """Release the HTTP response behind an unfinished sync LiteLLM stream (so a provider stops
-    generating tokens nobody reads); see the workaround note above. Best effort: what cannot be
-    closed is left to the garbage collector."""
-    found = _http_responses(stream) if version() < _OWN_CLOSE else []
+    generating tokens nobody reads), from any thread: a read waiting for the next chunk in another
+    thread ends at once (in an error the reader's code treats as the cancellation it is). See the
+    workaround note above. Best effort: what cannot be closed is left to the garbage collector."""
+    found = _http_responses(stream)
+    _shut_down(found)
     closers = [getattr(stream, 'close', None), getattr(getattr(stream, 'completion_stream', None), 'close', None)]
-    for close in closers + [r.close for r in found]:
+    for close in closers + ([r.close for r in found] if version() < _OWN_CLOSE else []):
         if callable(close):
             try: close()
             except Exception: pass  # e.g. a generator that is already running or closed

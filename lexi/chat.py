@@ -228,10 +228,14 @@ class Chat(_ChatBase):
         return cap.value
 
     def _run_tools(self, step: RunTools) -> list:
-        if step.parallel and len(step.calls) > 1:
-            with ThreadPoolExecutor(max_workers=min(len(step.calls), MAX_TOOL_THREADS), thread_name_prefix='lexi-tool') as ex:
-                return list(ex.map(lambda tc: call_tool(tc, step.ns), step.calls))
-        return [call_tool(tc, step.ns) for tc in step.calls]
+        if not (step.parallel and len(step.calls) > 1): return [call_tool(tc, step.ns) for tc in step.calls]
+        ex = ThreadPoolExecutor(max_workers=min(len(step.calls), MAX_TOOL_THREADS), thread_name_prefix='lexi-tool')
+        try: return list(ex.map(lambda tc: call_tool(tc, step.ns), step.calls))
+        finally:
+            # Not `with`: its exit waits for every tool, so Ctrl-C would reach the caller only once the slowest
+            # had finished. Tools not yet started are dropped; one already running finishes in its thread (a
+            # thread cannot be stopped), its result unused: the engine records every call of the step as not run.
+            ex.shutdown(wait=False, cancel_futures=True)
 
 
 class AsyncChat(_ChatBase):
