@@ -25,7 +25,7 @@ from typing import Any, Callable, Mapping
 
 from . import _caps
 from ._backend import models as reachable_models
-from ._litellm import answered_model, count_tokens, set_fields, stream_chunk
+from ._litellm import answered_model, count_tokens, stream_chunk
 from ._request import build_request, check_message, check_text
 from ._settings import Settings
 from ._util import get
@@ -200,48 +200,50 @@ def _skipped(calls, why: str) -> list:
     return [mk_tc_result(tc, why) for tc in calls]
 
 
-# A response's fields every reply has; any other is news worth naming when a reply has no choices
-# (Azure's prompt_filter_results, say).
-_USUAL_FIELDS = frozenset({'id', 'created', 'model', 'object', 'system_fingerprint', 'choices', 'usage', 'service_tier'})
-
-
-def _no_choices(resp, model: str) -> EmptyResponseError:
-    extra = {k: v for k, v in set_fields(resp).items() if k not in _USUAL_FIELDS and not k.startswith('_')}
-    said = ''.join(f', {k}: {v!r}'[:300] for k, v in extra.items())
-    return EmptyResponseError(f'{answered_model(resp) or model} answered with a response with no choices (HTTP 200, '
-                              f'id {get(resp, "id")!r}{said}): no reply to show or record. A provider does this when '
-                              'a content filter stops the prompt; `.response` is what it sent.', response=resp)
-
-
 def _reply(resp, prefill: str | None, model: str):
     "The assistant message of `resp`, with the prefill put back in front so hist holds the whole reply."
     choices = get(resp, 'choices')
     if not isinstance(choices, list):
         raise UsageError(f'the backend returned {type(resp).__name__}, not a response; a backend returns what '
                          'litellm.completion returns (a ModelResponse, or chunks for stream=True).')
-    if not choices: raise _no_choices(resp, model)
+    if not choices: raise EmptyResponseError.of(resp, model)
     msg = choices[0].message
     if prefill: msg.content = prefill + (msg.content or '')
     return msg
 
 
+def _deltas(chunks: list) -> list:
+    return [get(c.choices[0], 'delta') for c in chunks if get(c, 'choices')]
+
+
 def _streamed_text(chunks: list) -> str:
-    return ''.join(get(get(c.choices[0], 'delta'), 'content') or '' for c in chunks if get(c, 'choices'))
+    return ''.join(get(d, 'content') or '' for d in _deltas(chunks))
+
+
+def _kept_note(e: BaseException, text: str, chunks: list, pending: list) -> str:
+    "What a stream that ended part-way left in hist, said on its exception."
+    how = 'was stopped part-way' if not isinstance(e, Exception) else f'failed part-way ({type(e).__name__})'
+    mine = 'your message and ' if pending else ''
+    calls = any(get(d, 'tool_calls') for d in _deltas(chunks))
+    return (f"lexi: the reply {how}; chat.hist keeps {mine}the {len(text)} characters streamed so far as the "
+            "assistant's (partial) reply" + ('; the tool calls it had begun are left out (none was run).' if calls else '.'))
 
 
 def _interrupted(e: BaseException, send: Send, pending: list, prefill, log: Log, step: int, partial=None):
-    """Record what a failed request leaves: when the caller stopped a stream (closed, cancelled or
-    interrupted it) after text reached them, that text as the assistant's reply; otherwise nothing.
-    A failed continuation (`partial` gives the answer so far) always keeps the answer so far."""
+    """Record what a failed request leaves: when a stream ended part-way after text reached the caller
+    (the caller closed, cancelled or interrupted it, or it failed: a reset, a stall past timeout=, an
+    error event), that text as the assistant's reply, since the caller has seen it; otherwise nothing.
+    Tool calls it had begun are left out, so no call is without a result. A failed continuation
+    (`partial` gives the answer so far) always keeps the answer so far."""
     if partial is not None:
         log.hist.extend(pending + [{'role': 'assistant', 'content': partial()}])
         _note(e, 'lexi: the answer was cut by the token limit and asking for the rest failed; '
                  'chat.hist keeps the answer so far as the reply.')
         return
-    text = _streamed_text(send.received)
-    if not isinstance(e, Exception) and text.strip():
-        log.hist.extend(pending + [{'role': 'assistant', 'content': (prefill or '') + text}])
-        _note(e, "lexi: the reply was stopped part-way; chat.hist keeps the text streamed so far as the assistant's reply.")
+    text = (prefill or '') + _streamed_text(send.received)
+    if send.received and text.strip():
+        log.hist.extend(pending + [{'role': 'assistant', 'content': text}])
+        _note(e, _kept_note(e, text, send.received, pending))
     else: _note(e, 'lexi: chat.hist is unchanged by this call.' if step == 1 else
                 f'lexi: chat.hist keeps the {step - 1} completed step(s) of this call.')
 

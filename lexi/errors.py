@@ -67,6 +67,21 @@ class EmptyResponseError(LexiError):
         super().__init__(msg)
         self.response = response
 
+    @classmethod
+    def of(cls, resp, model: str) -> 'EmptyResponseError':
+        "The error for reply `resp` to a request to `model`, naming the reply's fields that are not in every reply."
+        from ._litellm import answered_model, set_fields
+        extra = {k: v for k, v in set_fields(resp).items() if k not in _USUAL_FIELDS and not k.startswith('_')}
+        said = ''.join(f', {k}: {v!r}'[:300] for k, v in extra.items())
+        return cls(f'{answered_model(resp) or model} answered with a response with no choices (HTTP 200, id '
+                   f'{getattr(resp, "id", None)!r}{said}): no reply to show or record. A provider does this when a '
+                   'content filter stops the prompt; `.response` is what it sent.', response=resp)
+
+
+# A response's fields every reply has; any other is news worth naming when a reply has no choices
+# (Azure's prompt_filter_results, say).
+_USUAL_FIELDS = frozenset({'id', 'created', 'model', 'object', 'system_fingerprint', 'choices', 'usage', 'service_tier'})
+
 
 def _chain(exc: BaseException, depth: int = 20):
     "`exc`, then the exceptions it was raised from or while handling, outermost first."

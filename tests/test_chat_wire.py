@@ -243,7 +243,8 @@ def test_stream_cut_midway_raises_and_hist_stays_valid(standin, provider):
     seen = []
     with pytest.raises(litellm.exceptions.MidStreamFallbackError):
         for o in chat('count', stream=True): seen.append(o)
-    assert seen and chat.hist == before  # chunks before the cut were shown; nothing was recorded
+    assert seen and chat.hist[:len(before)] == before  # chunks before the cut were shown: kept as a partial reply
+    assert [m['role'] for m in chat.hist[len(before):]] == ['user', 'assistant']
     standin.queue(Reply(text='again'))
     assert text_of(chat('retry')) == 'again'  # hist is still valid to send
 
