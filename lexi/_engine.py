@@ -26,7 +26,7 @@ from typing import Any, Callable, Mapping
 from . import _caps
 from ._backend import models as reachable_models
 from ._litellm import answered_model, count_tokens, stream_chunk
-from ._request import build_request, check_message, check_text
+from ._request import build_request, check_kwargs, check_message, check_text
 from ._settings import Settings
 from ._util import get
 from .cite import cite_footnote
@@ -167,7 +167,8 @@ def _check(s: Settings, reach: list, msgs: list):
 
 
 def _check_sendable(s: Settings, new: list, log: Log):
-    "UsageError, before anything is sent, for a message (new, or added to hist since the last call) or text LiteLLM cannot send."
+    "UsageError, before anything is sent, for a message (new, or added to hist since the last call), text or keyword LiteLLM cannot send."
+    check_kwargs(s)
     for m in new: check_message(m, 'msg')
     log.check_new()
     for name in ('sp', 'prefill'):

@@ -17,7 +17,7 @@ from ._settings import EFFORT, Settings
 from ._util import get
 from .errors import UsageError
 
-__all__ = ['build_request', 'check_message', 'check_text']
+__all__ = ['build_request', 'check_message', 'check_text', 'check_kwargs']
 
 
 def callable_backend(backend) -> bool:
@@ -141,3 +141,24 @@ def check_message(m, where: str):
     if err: raise UsageError(f'{where} ({role}) {err}.')
     for text, at in _strings(m if isinstance(m, Mapping) else sendable(m), where):
         check_text(text, at)
+
+
+# LiteLLM keywords whose wrong type fails inside LiteLLM with a Python error (a ValueError from dict(), an
+# AttributeError it logs and raises, a TypeError reported as a connection error) rather than saying what is wrong.
+_KWARG_TYPES = {'extra_headers': (Mapping, 'a dict of header names to str values'), 'headers': (Mapping, 'a dict'),
+                'metadata': (Mapping, 'a dict'), 'stream_options': (Mapping, "a dict such as {'include_usage': True}"),
+                'api_key': (str, 'a str'), 'api_base': (str, 'a str (the base URL)'), 'api_version': (str, 'a str'),
+                'max_tokens': (int, 'a whole number'), 'max_completion_tokens': (int, 'a whole number')}
+
+
+def check_kwargs(s: Settings):
+    """UsageError for a LiteLLM keyword of a type LiteLLM cannot use (see _KWARG_TYPES); None values are left
+    to LiteLLM, and a plain function backend's keywords to it."""
+    if callable_backend(s.backend): return
+    kwargs = s.completion_kwargs
+    for name, (kind, what) in _KWARG_TYPES.items():
+        v = kwargs.get(name)
+        if v is not None and (not isinstance(v, kind) or (kind is int and isinstance(v, bool))):
+            raise UsageError(f'{name}= must be {what}, not {type(v).__name__} ({v!r:.40}).')
+    bad = [k for k, v in (kwargs.get('extra_headers') or {}).items() if not isinstance(v, (str, bytes))]
+    if bad: raise UsageError(f'extra_headers[{bad[0]!r}] must be a str (header values are text).')

@@ -163,3 +163,25 @@ def test_ns_that_is_neither_a_list_nor_a_mapping_is_a_usage_error(ns):
     with pytest.raises(UsageError, match='list of functions or a name -> function dict'):
         Chat(MODELS['openai'], ns=ns)
     with pytest.raises(UsageError): mk_ns(ns)
+
+
+BAD_KWARGS = {'extra_headers': ['x-a'], 'headers': 'x-a: 1', 'metadata': 5, 'stream_options': 'usage', 'api_key': 5,
+              'max_tokens': 'many'}
+
+
+@pytest.mark.parametrize('provider', ['openai', 'anthropic'])
+@pytest.mark.parametrize('name', list(BAD_KWARGS))
+def test_a_litellm_keyword_of_a_type_litellm_cannot_use_is_a_usage_error(standin, provider, name):
+    chat = Chat(MODELS[provider], **{**standin.kwargs(provider), name: BAD_KWARGS[name]})
+    with pytest.raises(UsageError, match=f'{name}= must be'):
+        chat('hi')
+    with pytest.raises(UsageError, match=r"extra_headers\['x-n'\] must be a str"):
+        Chat(MODELS[provider], **standin.kwargs(provider))('hi', extra_headers={'x-n': 5})
+    assert standin.requests == [] and chat.hist == []
+
+
+def test_a_function_backend_gets_its_keywords_unchecked():
+    from lexi.testing import Scripted
+    backend = Scripted('ok')
+    Chat(MODELS['openai'], backend=backend, metadata='mine', max_tokens='lots')('hi')
+    assert backend.requests[0]['metadata'] == 'mine' and backend.requests[0]['max_tokens'] == 'lots'
