@@ -137,6 +137,9 @@ def redact_url(url: str, mask: str | None = '***') -> str:
     `access_token=`, ...) replaced by `mask`, or removed when `mask` is None. A str that is not a URL is returned
     as it is; one that only looks like a broken URL is masked whole (it cannot be told apart from a secret)."""
     if not isinstance(url, str) or '://' not in url: return url
+    start = re.search(r'[A-Za-z][A-Za-z0-9+.-]*://', url)   # a model name may carry one: 'openai/https://user:KEY@host'
+    if start is None: return mask or ''
+    if start.start(): return url[:start.start()] + redact_url(url[start.start():], mask)
     try: parts = urlsplit(url)
     except ValueError: return mask or ''
     netloc = parts.netloc

@@ -17,7 +17,7 @@ from ._backend import _PER_DEPLOYMENT, acomplete, check_backend, complete, route
 from ._calls import AsyncChatStream, ChatStream, Results, StreamCancelled, Turns
 from ._engine import Log, RunTools, Send, Wait, turn
 from ._settings import (CALL_POSITIONAL, FINAL_PROMPT, INIT_POSITIONAL, Settings, call_signature, init_signature,
-                        options_doc, split_positional)
+                        options_doc, redact_url, split_positional)
 from ._util import get
 from .display import register_notebook_display
 from .msgs import mk_msgs
@@ -153,12 +153,19 @@ class _ChatBase:
         if output_type is None: raise UsageError('struct() needs output_type, e.g. chat.struct(msg, MyModel).')
         return self(msg, output_type=output_type, struct_retries=max_retries, **options)
 
+    @property
+    def transcript(self):
+        """The history for people: who said what, each tool call with its result, and the usage. `print` it in a
+        terminal; in a notebook it shows as formatted markdown (what `hist2fmt` writes). hist is not changed."""
+        from .transcript import Transcript
+        return Transcript(self.hist, self.use)
+
     def print_hist(self):
-        "Print each message of the history on its own line."
-        for m in self.hist: print(m)
+        "Print the transcript: who said what, tool calls with their results, and the usage."
+        print(self.transcript)
 
     def __repr__(self):
-        return (f'{type(self).__name__}(model={self.model!r}, messages={len(self.hist)}, '
+        return (f'{type(self).__name__}(model={redact_url(self.model)!r}, messages={len(self.hist)}, '
                 f'tools={self.settings.tool_names}, use={self.use})')
 
     def _repr_markdown_(self):
@@ -166,7 +173,7 @@ class _ChatBase:
         from ._inert import code
         last = next((m for m in reversed(self.hist) if get(m, 'role') == 'assistant'), None)
         body = render_response(last) if last is not None else '*(no reply yet)*'
-        return (f'{body}\n\n<details><summary>{type(self).__name__} · {code(self.model)}</summary>\n\n'
+        return (f'{body}\n\n<details><summary>{type(self).__name__} · {code(redact_url(self.model))}</summary>\n\n'
                 f'- messages: {len(self.hist)}\n- use: {code(self.use)}\n\n</details>')
 
 

@@ -73,3 +73,19 @@ def test_the_transcript_says_who_said_what_with_tool_calls_and_usage():
                                    '🤖 assistant: It is 8.', '🧑 user: And this?', '   [image_url]', '── use: In: 10; Out: 4']
     md = t._repr_markdown_()
     assert md.startswith(hist2fmt(hist)) and 'In: 10; Out: 4' in md and "<details class='tool-usage-details'>" in md
+
+
+def test_a_chat_prints_its_transcript_and_shows_it_in_a_notebook(capsys):
+    from lexi.testing import Scripted
+    chat = Chat('openai/gpt-4.1', tools=[add], backend=Scripted(Reply(tool_calls=[ToolCall('add', {'a': 2, 'b': 2})]), 'Four.'))
+    chat('2+2?')
+    chat.print_hist()
+    out = capsys.readouterr().out.splitlines()
+    assert out[:3] == ['🧑 user: 2+2?', '   🔧 add(a=2, b=2) → 4', '🤖 assistant: Four.'] and out[-1].startswith('── use: ')
+    assert chat.transcript._repr_markdown_().startswith(hist2fmt(chat.hist))
+
+
+def test_repr_of_a_chat_hides_a_key_inside_its_model_url():
+    from lexi.testing import Scripted
+    chat = Chat('openai/https://user:sk-secret@host.example/v1', backend=Scripted())
+    assert 'sk-secret' not in repr(chat) and 'sk-secret' not in chat._repr_markdown_()
