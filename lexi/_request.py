@@ -64,9 +64,6 @@ def build_request(s: Settings,           # the call's settings
 # ---------------------------------------------------------------- what can be checked before sending
 
 ROLES = ('user', 'assistant', 'system', 'tool', 'developer', 'function')
-# The field each content part type must carry, as LiteLLM reads it (an image or video URL may also be a plain str).
-_PART_FIELDS = {'text': 'text', 'image_url': 'image_url', 'video_url': 'video_url', 'input_audio': 'input_audio',
-                'file': 'file'}
 
 
 def check_text(text: str, where: str):
@@ -88,6 +85,13 @@ def _strings(o, where: str):
         for i, v in enumerate(o): yield from _strings(v, f'{where}[{i}]')
 
 
+# What each part type LiteLLM reads must carry (an image or video URL may also be a plain str).
+_PART_NEEDS = {'text': '"text" (a str)', 'image_url': 'a URL ({"image_url": {"url": "https://..."}} or a data: URL)',
+               'video_url': 'a URL ({"video_url": {"url": "https://..."}})',
+               'input_audio': 'data ({"input_audio": {"data": "<base64>", "format": "wav"}})',
+               'file': 'file data ({"file": {"file_data": "data:...;base64,..."}} or {"file": {"file_id": ...}})'}
+
+
 def _part_error(p) -> str | None:
     "What is wrong with content part `p` (None when LiteLLM can send it)."
     if not isinstance(p, Mapping):
@@ -95,9 +99,8 @@ def _part_error(p) -> str | None:
                 '(mk_msg makes parts from str, bytes and Paths)')
     kind = p.get('type')
     if not isinstance(kind, str): return 'has no "type" (e.g. "text", "image_url", "file")'
-    field = _PART_FIELDS.get(kind)
-    if field is None: return None          # thinking blocks, documents, ...: the provider's own part types
-    value = p.get(field)
+    if kind not in _PART_NEEDS: return None   # thinking blocks, documents, ...: the provider's own part types
+    value = p.get(kind)                        # each part carries its data under its type's name
     if kind == 'text': ok = isinstance(value, str)
     elif kind in ('image_url', 'video_url'): ok = isinstance(value, str) or isinstance(get(value, 'url'), str)
     elif kind == 'input_audio': ok = isinstance(get(value, 'data'), str)
@@ -105,14 +108,8 @@ def _part_error(p) -> str | None:
     return None if ok else f'(type {kind!r}) has no {_PART_NEEDS[kind]}'
 
 
-_PART_NEEDS = {'text': '"text" (a str)', 'image_url': 'a URL ({"image_url": {"url": "https://..."}} or a data: URL)',
-               'video_url': 'a URL ({"video_url": {"url": "https://..."}})',
-               'input_audio': 'data ({"input_audio": {"data": "<base64>", "format": "wav"}})',
-               'file': 'file data ({"file": {"file_data": "data:...;base64,..."}} or {"file": {"file_id": ...}})'}
-
-
 def _content_error(role, content) -> str | None:
-    if content is None: return None if role == 'assistant' else 'has no content'
+    if content is None: return None if role == 'assistant' else 'has no content; give it text or a list of parts'
     if isinstance(content, list):
         for j, p in enumerate(content):
             if (err := _part_error(p)) is not None: return f'content part {j} {err}'
@@ -133,7 +130,8 @@ def _tool_error(m, role) -> str | None:
 def check_message(m, where: str):
     """UsageError for what LiteLLM or every provider would refuse in message `m`: an unknown role, content
     that is neither text nor a list of parts, a part without its data, a tool message or call without its
-    ids, or a lone surrogate in any text. Cheap (no copy); run on each message once, when it is new."""
+    ids, or a lone surrogate in any text. Cheap (a dict is read in place, a Message dumped once); run on each
+    message once, when it is new."""
     role = get(m, 'role')
     if role not in ROLES:
         raise UsageError(f'{where} has role {role!r}; a message\'s role is "user", "assistant", "system" or "tool".')
