@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import time
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 
 from fastcore.basics import noop
@@ -144,14 +145,19 @@ class _ChatBase:
         call._gen = self._drive(call, turn(settings, msg, self._log))
         return call
 
-    def struct(self, msg=None, output_type=None, *, max_retries: int = 2, **options):
+    def struct(self, msg=None, output_type=None, **options):
         """Send `msg` and return the answer as a validated instance of `output_type` (a pydantic model,
-        dataclass, TypedDict, or a container of them such as list[Model]); see lexi/structured.py.
-        An invalid answer is sent back with its errors, up to `max_retries` times, then
-        StructuredOutputError. With stream=True: a stream of partial instances, then the final one.
-        Other options as for a call (template=, tools=, max_steps=, keep_attempts=False, ...)."""
+        dataclass, TypedDict, or a container of them such as list[Model]). lexi sends the JSON schema where
+        LiteLLM says the model takes one, and otherwise asks the model to call a `final_answer` tool.
+        An invalid answer is sent back with its errors, up to `struct_retries` times (default 2, the same option
+        a call with output_type= takes), then StructuredOutputError. With stream=True: a stream of partial
+        instances, then the final one. Other options as for a call (template=, tools=, max_steps=, ...)."""
         if output_type is None: raise UsageError('struct() needs output_type, e.g. chat.struct(msg, MyModel).')
-        return self(msg, output_type=output_type, struct_retries=max_retries, **options)
+        if 'max_retries' in options:   # the name struct() once had for struct_retries
+            warnings.warn('struct(max_retries=) is now struct_retries= (the same option a call with output_type= '
+                          'takes); max_retries is read as struct_retries for now.', DeprecationWarning, stacklevel=2)
+            options['struct_retries'] = options.pop('max_retries')
+        return self(msg, output_type=output_type, **options)
 
     @property
     def transcript(self):

@@ -54,15 +54,24 @@ def retry_wait(exc: BaseException,  # the error of the failed attempt
 
 
 class RateLimit:
-    "Requests per minute and/or tokens per minute, shared by every chat given it (thread- and task-safe)."
+    """Requests per minute and/or tokens per minute, shared by every chat given it (thread- and task-safe).
+
+    Requests are spaced evenly: with rpm=600 one request may go every 0.1 s, so a limit never sends a burst that
+    the provider's own window would refuse with a 429 (50 requests take about 5 s, where they might take 2 s with
+    no limit). `burst=N` lets up to N requests go at once after a quiet spell, while the long-run rate stays rpm;
+    over any minute at most rpm + N - 1 requests are then sent, so leave that much room below the provider's
+    limit. tpm spaces requests by their tokens the same way (a request's estimated input plus max_tokens)."""
 
     def __init__(self, rpm: float | None = None,  # most requests a minute
-                 tpm: float | None = None):       # most tokens a minute (a request's estimated input plus max_tokens)
+                 tpm: float | None = None,        # most tokens a minute (a request's estimated input plus max_tokens)
+                 burst: int = 1):                 # requests that may go at once after a quiet spell (1: always spaced)
         for name, v in (('rpm', rpm), ('tpm', tpm)):
             if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float)) or v <= 0):
                 raise UsageError(f'RateLimit({name}={v!r}): pass a positive number, or None for no limit.')
         if rpm is None and tpm is None: raise UsageError('RateLimit needs rpm=, tpm= or both.')
-        self.rpm, self.tpm = rpm, tpm
+        if isinstance(burst, bool) or not isinstance(burst, int) or burst < 1:
+            raise UsageError(f'RateLimit(burst={burst!r}): pass a whole number >= 1 (1 spaces every request).')
+        self.rpm, self.tpm, self.burst = rpm, tpm, burst
         self._next_request = self._next_tokens = 0.0   # monotonic times from which the next request may go
         self._lock = threading.Lock()
 
@@ -71,8 +80,9 @@ class RateLimit:
         "Take the next free place for one request; the seconds to wait before sending it."
         with self._lock:
             now = time.monotonic()
-            start = max(now, self._next_request, self._next_tokens)
-            if self.rpm: self._next_request = start + 60.0 / self.rpm
+            slack = (self.burst - 1) * 60.0 / self.rpm if self.rpm else 0.0   # how far ahead a burst may book
+            start = max(now, self._next_request - slack, self._next_tokens)
+            if self.rpm: self._next_request = max(start, self._next_request) + 60.0 / self.rpm
             if self.tpm: self._next_tokens = start + max(0, tokens) * 60.0 / self.tpm
             return start - now
 

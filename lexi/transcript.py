@@ -54,7 +54,7 @@ class Transcript:
         for m in self.hist:
             role = get(m, 'role')
             if role == 'tool': continue
-            text = _content(m)
+            text = _content(m).strip('\n')
             if text or role != 'assistant':
                 head, *rest = (text or '').split('\n') or ['']
                 out.append(f'{WHO.get(role, role)}: {head}')

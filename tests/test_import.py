@@ -61,3 +61,21 @@ def test_all_names_exist_and_are_unique():
     missing = [n for n in lexi.__all__ if not hasattr(lexi, n)]
     assert missing == []
     assert isinstance(lexi.__version__, str) and lexi.__version__.count('.') == 2
+
+
+def test_the_top_level_holds_what_a_user_needs_and_help_is_a_short_guide():
+    import pydoc
+    names = [n for n in dir(lexi) if not n.startswith('_')]
+    assert len(names) <= 45 and not [n for n in names if n in ('patch_litellm', 'Settings', 're_tools', 'mk_tc')]
+    assert not [n for n in dir(lexi) if n.startswith('_') and not n.startswith('__')]    # no private module listed
+    assert len(pydoc.render_doc(lexi, renderer=pydoc.plaintext).splitlines()) < 700
+    assert 'Talk to a model' in lexi.__doc__ and 'batch / abatch' in lexi.__doc__
+
+
+def test_names_the_top_level_used_to_hold_still_import_from_it():
+    from lexi import (CONTINUE_PROMPT, FINAL_PROMPT, Settings, StreamFormatter, ToolResponse, mk_tc, patch_litellm,
+                      re_tools, stream_with_complete)
+    from lexi.tools import mk_tc as home
+    assert mk_tc is home and isinstance(CONTINUE_PROMPT, str) and isinstance(FINAL_PROMPT, str)
+    assert all(callable(x) for x in (Settings, StreamFormatter, ToolResponse, patch_litellm, stream_with_complete))
+    assert hasattr(re_tools, 'split')

@@ -208,3 +208,20 @@ def test_retry_after_ms_wins_over_retry_after():
     assert retry_after(e) == 1.5
     e.litellm_response_headers = {'retry-after-ms': 'soon', 'retry-after': '7'}   # unreadable: the next header counts
     assert retry_after(e) == 7
+
+
+def test_a_rate_limit_spaces_requests_evenly_unless_a_burst_is_allowed():
+    from lexi import RateLimit
+    spaced = RateLimit(rpm=60)
+    waits = [spaced.reserve() for _ in range(3)]
+    assert waits[0] == 0 and 0.9 < waits[1] <= 1.0 and 1.9 < waits[2] <= 2.0
+    bursty = RateLimit(rpm=60, burst=4)
+    waits = [bursty.reserve() for _ in range(6)]
+    assert waits[:4] == [0, 0, 0, 0] and 0.9 < waits[4] <= 1.0 and 1.9 < waits[5] <= 2.0
+    assert 'burst' in RateLimit.__doc__ and 'spaced evenly' in RateLimit.__doc__
+
+
+def test_a_burst_must_be_a_whole_number():
+    from lexi import RateLimit
+    for bad in (0, 1.5, True):
+        with pytest.raises(UsageError, match='burst'): RateLimit(rpm=10, burst=bad)

@@ -454,10 +454,12 @@ def test_tool_loop_history_goes_from_the_tool_result_to_the_answer(standin, caps
         {'role': 'assistant', 'content': '\n\nThe result of 5 + 7 is **12**.', 'tool_calls': []}]
     assert 'tool_choice' not in standin.requests[-1].body
     assert FINAL_PROMPT not in json.dumps(standin.requests[-1].body)
+    # lexi: print_hist prints the readable transcript (who said what, each call with its result, usage), not the
+    # raw reprs of the messages
     c_.print_hist()
     lines = capsys.readouterr().out.splitlines()
-    assert len(lines) == 4 and lines[0] == "{'role': 'user', 'content': 'What is 5 + 7? Use the tool to calculate it.'}"
-    assert lines[2] == "{'tool_call_id': 'toolu_012bi9eSyzhwaG3TgGpytJbc', 'role': 'tool', 'name': 'simple_add', 'content': '12'}"
+    assert lines[:3] == ['🧑 user: What is 5 + 7? Use the tool to calculate it.', '   🔧 simple_add(a=5, b=7) → 12',
+                         '🤖 assistant: The result of 5 + 7 is **12**.'] and lines[-1].startswith('── use: ')
 
 
 def test_random_tool_id_and_mk_tc():
@@ -492,7 +494,8 @@ def test_chat_from_synthetic_history_with_one_result(standin, capsys, result, an
     tcq = mk_tc_req(TC_CTS, [tc])
     c_ = mk_chat(standin, tools=[simple_add], hist=[PR, tcq])
     c_.print_hist()
-    assert capsys.readouterr().out.splitlines() == [f"{{'role': 'user', 'content': '{PR}'}}", repr(tcq)]
+    assert capsys.readouterr().out.splitlines()[:3] == [f'🧑 user: {PR}', f'🤖 assistant: {TC_CTS}',
+                                                        '   🔧 simple_add(a=5, b=7) → (no result)']
     tcr = mk_tc_results(tcq, [result])
     assert tcr == [{'tool_call_id': tc['id'], 'role': 'tool', 'name': 'simple_add', 'content': result}]
     standin.queue(Reply(text=answer, model=DATED))

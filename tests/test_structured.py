@@ -1,5 +1,6 @@
 """Structured output: chat.struct into the caller's own types, re-asking with validation errors."""
 import json
+import warnings
 from dataclasses import dataclass
 
 import pytest
@@ -116,11 +117,11 @@ def test_keep_attempts_false_keeps_only_the_good_answer():
     assert chat.use.calls == 2   # the failed attempt still cost tokens
 
 
-def test_always_invalid_raises_after_max_retries_plus_one_with_what_went_wrong():
+def test_always_invalid_raises_after_struct_retries_plus_one_with_what_went_wrong():
     backend = Scripted(*['{"sentiment": 3}'] * 3)
     chat = Chat(MODEL, backend=backend)
     with pytest.raises(StructuredOutputError) as ei:
-        chat.struct('Analyze', Analysis, max_retries=2)
+        chat.struct('Analyze', Analysis, struct_retries=2)
     e = ei.value
     assert e.attempts == 3 and e.raw == '{"sentiment": 3}' and any('confidence' in x for x in e.errors)
     assert len(backend.requests) == 3 and valid_hist(chat.hist) and chat.use.calls == 3
@@ -288,3 +289,13 @@ def test_partials_built_incrementally_equal_fresh_ones_at_every_step():
         if parser.feed(text[i:i + 3]) and parser.value is not None:
             fast = partial_instance(Report, parser.value, memo)
             assert fast.model_dump() == partial_instance(Report, json.loads(json.dumps(parser.value))).model_dump()
+
+
+def test_struct_takes_the_one_name_struct_retries_and_reads_the_old_max_retries_with_a_warning():
+    for kw in ({'struct_retries': 0}, {'max_retries': 0}):
+        chat = Chat(MODEL, backend=Scripted('{"sentiment": 3}'))
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter('always')
+            with pytest.raises(StructuredOutputError) as ei: chat.struct('Analyze', Analysis, **kw)
+        assert ei.value.attempts == 1
+        assert any('struct_retries' in str(w.message) for w in caught) == ('max_retries' in kw)
