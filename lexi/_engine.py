@@ -57,6 +57,7 @@ class RunTools:
     calls: list                          # the model's tool calls
     ns: Mapping                          # name -> callable: the only place tools are looked up
     parallel: bool = True                # run them concurrently
+    done: dict = field(default_factory=dict)  # position -> tool message, as each call finishes (the driver fills it)
 
 
 @dataclass
@@ -199,6 +200,15 @@ def _note(exc: BaseException, text: str):
 def _skipped(calls, why: str) -> list:
     "Tool messages answering `calls` with `why`, so no call in hist is left without a result."
     return [mk_tc_result(tc, why) for tc in calls]
+
+
+def _interrupted_tools(e: BaseException, calls: list, done: dict, log: Log):
+    """Record an interrupted step's calls: a tool that finished keeps its result (it ran: the model must not be
+    told otherwise, or it may run a tool with side effects again), the others are answered as not run."""
+    why = f'Not run: interrupted ({type(e).__name__}).'
+    log.hist.extend(done.get(i) or mk_tc_result(tc, why) for i, tc in enumerate(calls))
+    _note(e, f'lexi: {len(done)} of the step\'s {len(calls)} tool call(s) had finished and keep their results in '
+             'chat.hist; the others are recorded as not run.')
 
 
 def _reply(resp, prefill: str | None, model: str):
@@ -365,7 +375,7 @@ def _steps(s: Settings, new: list, log: Log, ckpts: bool, out: Output | None, re
             raise IncompleteResponseError(
                 f'the answer was still cut by the token limit after {s.max_continues} continuation(s); raise '
                 'max_tokens or max_continues (chat.hist keeps the partial answer).', text=reply.content or '', response=resp)
-        pending, calls = [], local_calls(get(reply, 'tool_calls'))
+        pending, calls, run = [], local_calls(get(reply, 'tool_calls')), None
         if out:
             c = out.check(reply)
             if c.ok:
@@ -386,11 +396,10 @@ def _steps(s: Settings, new: list, log: Log, ckpts: bool, out: Output | None, re
             if final:  # the model called tools despite tool_choice='none': answer them so hist stays valid
                 log.hist.extend(_skipped(calls, 'Not run: this call reached its step limit (max_steps).'))
                 return resp
-            results = yield RunTools(calls, s.namespace, s.parallel_tools)
+            run = RunTools(calls, s.namespace, s.parallel_tools)
+            results = yield run
         except BaseException as e:
-            if calls:
-                log.hist.extend(_skipped(calls, f'Not run: interrupted ({type(e).__name__}).'))
-                _note(e, 'lexi: the interrupted tool calls are recorded in chat.hist as not run.')
+            if calls: _interrupted_tools(e, calls, run.done if run is not None else {}, log)
             raise
         log.hist.extend(results)
         rounds += 1

@@ -241,13 +241,16 @@ class Chat(_ChatBase):
         return cap.value
 
     def _run_tools(self, step: RunTools) -> list:
-        if not (step.parallel and len(step.calls) > 1): return [call_tool(tc, step.ns) for tc in step.calls]
+        def run(i: int, tc):
+            step.done[i] = call_tool(tc, step.ns)   # kept as it finishes: an interrupted step still records it
+            return step.done[i]
+        if not (step.parallel and len(step.calls) > 1): return [run(i, tc) for i, tc in enumerate(step.calls)]
         ex = ThreadPoolExecutor(max_workers=min(len(step.calls), MAX_TOOL_THREADS), thread_name_prefix='lexi-tool')
-        try: return list(ex.map(lambda tc: call_tool(tc, step.ns), step.calls))
+        try: return list(ex.map(run, range(len(step.calls)), step.calls))
         finally:
             # Not `with`: its exit waits for every tool, so Ctrl-C would reach the caller only once the slowest
             # had finished. Tools not yet started are dropped; one already running finishes in its thread (a
-            # thread cannot be stopped), its result unused: the engine records every call of the step as not run.
+            # thread cannot be stopped), its result unused: the engine records the step's unfinished calls as not run.
             ex.shutdown(wait=False, cancel_futures=True)
 
 
@@ -294,8 +297,11 @@ class AsyncChat(_ChatBase):
             except BaseException as e: exc = StreamCancelled() if call.cancelled else e
 
     async def _run_tools(self, step: RunTools) -> list:
-        if step.parallel: return list(await asyncio.gather(*(acall_tool(tc, step.ns) for tc in step.calls)))
-        return [await acall_tool(tc, step.ns) for tc in step.calls]
+        async def run(i: int, tc):
+            step.done[i] = await acall_tool(tc, step.ns)   # kept as it finishes (see Chat._run_tools)
+            return step.done[i]
+        if step.parallel: return list(await asyncio.gather(*(run(i, tc) for i, tc in enumerate(step.calls))))
+        return [await run(i, tc) for i, tc in enumerate(step.calls)]
 
 
 # Signatures and help text come from Settings, so a new option needs no change here.
