@@ -22,7 +22,7 @@ returns more, dropping the oldest pre-existing ones first.
 from __future__ import annotations
 import copy
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -283,6 +283,8 @@ def _build(msgs) -> list:
     if msgs is None: return []
     if isinstance(msgs, (str, bytes, bytearray, Path, Mapping)) or _is_message_obj(msgs) or _is_response(msgs):
         msgs = [msgs]
+    if not isinstance(msgs, Iterable):
+        raise UsageError(f'messages must be a list of messages (or one message), not {type(msgs).__name__}.')
     res, role = [], 'user'
     for m in msgs:
         new = _expand(m, role)

@@ -607,3 +607,10 @@ def test_wire_gemini_gets_no_empty_text_parts(standin):
     body = send(standin, 'gemini', GEMINI, mk_msgs(hist))
     texts = [p['text'] for c in body['contents'] for p in c['parts'] if 'text' in p]
     assert texts and all(t != '' for t in texts)
+
+
+@pytest.mark.parametrize('bad', [5, 2.5, object()])
+def test_a_history_that_is_no_list_of_messages_is_a_usage_error(bad):
+    from lexi import Chat
+    with pytest.raises(UsageError, match='list of messages'): mk_msgs(bad)
+    with pytest.raises(UsageError, match='list of messages'): Chat('openai/gpt-4.1', hist=bad)
