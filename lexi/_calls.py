@@ -11,11 +11,16 @@ reading is closed by the next call: its HTTP response is released, the text it s
 history as the assistant's reply, and its unanswered tool calls are recorded as not run. A stream
 superseded that way (or before it was read at all) raises UsageError when read again, rather than
 coming back silently empty.
+
+In IPython (a notebook cell's value, or `display(stream)`), a ChatStream not started yet runs, shown live as
+`lexi.display.display_stream` shows it; an AsyncChatStream cannot: a cell's value is displayed without being awaited,
+so it says how to run it (the comment in AsyncChatStream says why). `repr(stream)` never starts a stream.
 """
 from __future__ import annotations
 import asyncio
 import threading
 
+from ._settings import redact_url
 from .errors import UsageError
 
 __all__ = ['Results', 'ChatStream', 'AsyncChatStream', 'Turns', 'StreamCancelled']
@@ -25,6 +30,17 @@ READING = ('This stream is being read already (in another thread or task). Read 
 SUPERSEDED = ('This stream was superseded: a later call on the same chat started before it was read to the end. '
               'Calls on one chat run one after another: read a stream to its end (or close it) before the next '
               'call, or use one chat per conversation. chat.hist keeps what this stream recorded.')
+# What IPython shows for a stream in each state (its repr, then this); a ChatStream not started runs instead.
+STATE_NOTES = {
+    'done': 'Read to its end: `.value` is the complete response, and chat.hist holds the reply.',
+    'superseded': 'A later call on the chat took over before this stream was read to its end; chat.hist keeps what it recorded.',
+    'running': 'Being read elsewhere right now.',
+    'cancelled': 'Cancelled: reading it ends it; any text it streamed stays in chat.hist as the reply.',
+    'open': 'Partly read: iterate it for the rest, or close() it.',
+    'not started': ('Not sent yet: an async stream runs only when awaited, and a cell shows its value without awaiting '
+                    'it. Show it live with `await adisplay_stream(stream)`, or read it with `async for o in stream` '
+                    '(`stream.text()` for the text only).'),
+}
 
 
 class StreamCancelled(BaseException):
@@ -89,10 +105,17 @@ class _Call:
     def _result(self, items: list):
         return Results(items) if self.settings.return_all else self.value
 
-    def __repr__(self):
-        state = ('superseded' if self.superseded else 'done' if self.done else 'running' if self.busy
-                 else 'open' if self.started else 'not started')
-        return f'<{type(self).__name__} {state}, model={self.settings.model!r}>'
+    def _state(self) -> str:
+        return ('superseded' if self.superseded else 'done' if self.done else 'running' if self.busy
+                else 'cancelled' if self.cancelled else 'open' if self.started else 'not started')
+
+    def __repr__(self):   # a model name may hold a URL with a key in it (as Chat's repr, the key is masked)
+        return f'<{type(self).__name__} {self._state()}, model={redact_url(self.settings.model)!r}>'
+
+    def _ipython_display_(self):
+        "How IPython shows the stream (a cell's value, `display(stream)`): its state, and what that means."
+        from .display import show_note
+        show_note(repr(self), STATE_NOTES[self._state()])
 
 
 class ChatStream(_Call):
@@ -100,6 +123,13 @@ class ChatStream(_Call):
     complete ModelResponse, then that step's tool results (dicts). `.value` is the last response once
     it has ended; `close()` stops it (the HTTP response is released, hist stays valid)."""
     def __iter__(self): return self
+
+    def _ipython_display_(self):
+        """As a notebook cell's value (or given to `display`), a stream not started yet runs, shown live as
+        `display_stream` shows it; read to its end, its reply is in chat.hist. Any other stream shows its state."""
+        if self._state() != 'not started': return super()._ipython_display_()
+        from .display import display_stream
+        display_stream(self)
 
     def text(self):
         """Iterate the answer's text only: `for t in chat('Hi', stream=True).text(): print(t, end='')`.
@@ -171,6 +201,12 @@ class AsyncChatStream(_Call):
     """What `achat(msg, stream=True)` returns: `async for` it as ChatStream is iterated (awaiting it
     first, `await achat(..., stream=True)`, gives the same stream). `aclose()` stops it."""
     def __aiter__(self): return self
+
+    # Not started, as a cell's value it shows how to run it (STATE_NOTES) and stays unsent. IPython displays a value
+    # synchronously, inside the kernel's running event loop, so the stream cannot be awaited there. Scheduling it
+    # as a task on that loop would run it after the cell has ended: the next cell would race it (its call refused as
+    # still running, or reading hist before the reply is in), its errors would surface in no cell, and a terminal
+    # IPython runs no loop between cells. `await adisplay_stream(stream)` shows it live within its own cell.
 
     async def text(self):
         """`async for t in achat('Hi', stream=True).text(): print(t, end='')`: the answer's text only

@@ -1,7 +1,7 @@
 """Notebook rendering: responses as markdown, and live display of a chat stream.
 
 IPython is optional: it is imported inside the functions that need it, and everything here also
-works without a running IPython shell (display_stream then prints the text as it arrives).
+works without a running IPython shell, or in terminal IPython (display_stream then prints the text as it arrives).
 Nothing here patches LiteLLM's classes; `register_notebook_display` registers a markdown
 formatter with the running IPython shell instead.
 """
@@ -64,6 +64,21 @@ def _shell():
     return get_ipython()
 
 
+def _renders_markdown(shell) -> bool:
+    """Whether the shell's displays reach a front end that renders markdown: a kernel's do (Jupyter, VS Code, an
+    nbclient run). Terminal IPython prints a display's plain text only (`<...Markdown object>`), so text goes to stdout."""
+    terminal = sys.modules.get('IPython.terminal.interactiveshell')
+    return terminal is None or not isinstance(shell, terminal.TerminalInteractiveShell)
+
+
+def show_note(obj_repr: str,  # an object's repr (shown as code: it may hold user text such as a model name)
+              note: str       # markdown lexi wrote, saying what the object's state means
+              ):
+    "Display an object's repr and a note about it, from its `_ipython_display_`: markdown, with a plain-text twin."
+    from IPython.display import display
+    display({'text/plain': f'{obj_repr}: {note}', 'text/markdown': f'{code(obj_repr)}: {note}'}, raw=True)
+
+
 def register_notebook_display() -> bool:
     """Show LiteLLM ModelResponses as markdown (render_response) in the running IPython shell.
 
@@ -88,7 +103,8 @@ class _Live:
     last update so the display ends showing the full output."""
     def __init__(self, fmt: StreamFormatter):
         self.fmt, self.handle, self.last, self.stale = fmt, None, None, False
-        if _shell() is not None:
+        shell = _shell()
+        if shell is not None and _renders_markdown(shell):
             from IPython.display import Markdown, display
             self.Markdown, self.handle = Markdown, display(Markdown(''), display_id=True)
 
