@@ -9,7 +9,7 @@ NBS = sorted((Path(__file__).parent.parent / 'nbs').glob('*.ipynb'))
 
 # What each notebook's outputs must show (rendered markdown, printed text or reprs)
 MUST_SHOW = {
-    '01_tour.ipynb': ['🔧 simple_add'],
+    '01_tour.ipynb': ['🔧 simple_add', '5 + 7 = 12', "('async_add', '12')"],
     '02_structured.ipynb': ["Analysis(sentiment='positive', confidence=0.93)", 'confidence must be between 0 and 1',
                             "cities=[City(name='Oslo', population=709000), City(name='Bergen', population=None)]",
                             'You write haikus.', "template uses variable 'name'", '**Passed** after 2 attempt(s)'],
@@ -28,7 +28,7 @@ MUST_SHOW = {
     '06_streaming_and_display.ipynb': ['One, |two, |three', "'ModelResponse': 2, 'dict': 1", '🔧 simple_add({"a": 10, "b": 5})',
                                        '"result": "15"', "('assistant', ['text', 'tool_use']), ('user', ['tool_result'])",
                                        'Otters are [*](https://en.wikipedia.org/wiki/Otter "Otter - Wikipedia") carnivorous mammals',
-                                       '5 +| 7 |= 1|2.|'],
+                                       '5 +| 7 |= 1|2.|', '"result": "42"', "(['user', 'assistant', 'tool', 'assistant'], '40 + 2 = 42.')"],
     '07_caching_and_cost.ipynb': ["7 messages: [(0, 'user', 'text'), (4, 'user', 'tool_result'), (6, 'user', 'tool_result')]",
                                   'cache_control blocks in the last request: 3', 'every step after the first read from the cache: True',
                                   'requests counted: 1 of 5', "'cache_control': {'type': 'ephemeral', 'ttl': '1h'}",
