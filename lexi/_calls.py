@@ -126,10 +126,12 @@ class ChatStream(_Call):
 
     def _ipython_display_(self):
         """As a notebook cell's value (or given to `display`), a stream not started yet runs, shown live as
-        `display_stream` shows it; read to its end, its reply is in chat.hist. Any other stream shows its state."""
+        `display_stream` shows it (a struct stream: its instances, as they arrive); read to its end, its reply is in
+        chat.hist. Any other stream shows its state."""
         if self._state() != 'not started': return super()._ipython_display_()
-        from .display import display_stream
-        display_stream(self)
+        from .display import display_stream, show_instances
+        if self.settings.output_type is None: display_stream(self)
+        else: show_instances(self)
 
     def text(self):
         """Iterate the answer's text only: `for t in chat('Hi', stream=True).text(): print(t, end='')`.

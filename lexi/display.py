@@ -140,6 +140,27 @@ def display_stream(rs: Iterable,                  # what Chat(..., stream=True) 
     return fmt
 
 
+def show_instances(items: Iterable  # what chat.struct(msg, T, stream=True) yields: partial instances, then the final one
+                   ):
+    """Show a struct stream in one display, each instance as IPython shows it: updated as they arrive (at most every
+    UPDATE_INTERVAL), and once more at the end with the last one (the validated instance, or the last partial one
+    when the stream fails). Terminal IPython, which would print every update on a new line, shows only the last."""
+    from IPython.display import display
+    shell = _shell()
+    live = shell is not None and _renders_markdown(shell)
+    handle, last, stale, o = None, None, False, None
+    try:
+        for o in items:
+            now, stale = _now(), True
+            if not live or (last is not None and now - last < UPDATE_INTERVAL): continue
+            if handle is None: handle = display(o, display_id=True)
+            else: handle.update(o)
+            last, stale = now, False
+    finally:
+        if stale and handle is None: display(o)
+        elif stale: handle.update(o)
+
+
 async def adisplay_stream(rs: AsyncIterable | Iterable,  # what AsyncChat(..., stream=True) yields
                           include_usage: bool = False,
                           mx: int | None = 2000) -> AsyncStreamFormatter:

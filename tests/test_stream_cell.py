@@ -5,6 +5,7 @@ import sys
 
 import pytest
 from IPython.core.interactiveshell import InteractiveShell
+from pydantic import BaseModel
 
 from lexi import AsyncChat, Chat
 from lexi.testing import Reply, Scripted
@@ -19,6 +20,14 @@ def shell():
     sh = InteractiveShell.instance()
     yield sh
     InteractiveShell.clear_instance()
+
+
+class FakeClock:
+    "A monotonic clock that moves only by `step` per reading."
+    def __init__(self, step): self.t, self.step = 100.0, step
+    def __call__(self):
+        self.t += self.step
+        return self.t
 
 
 def published(shell) -> list:
@@ -57,6 +66,36 @@ def test_display_of_a_fresh_stream_runs_it_and_a_tool_loop_shows_its_block(shell
     md = rec[-1][0]
     assert md.startswith('Adding.') and md.endswith('2 + 3 = 5.') and '"result": "5"' in md
     assert len(backend.requests) == 2 and chat.hist[-1]['content'] == '2 + 3 = 5.'
+
+
+class Mood(BaseModel):
+    sentiment: str
+    confidence: float
+
+
+def test_a_struct_stream_as_a_cell_value_shows_its_instances_live_ending_with_the_validated_one(shell, monkeypatch):
+    import lexi.display
+    monkeypatch.setattr(lexi.display, '_now', FakeClock(1.0))   # every instance is due for an update
+    backend = Scripted(Reply(text='{"sentiment": "positive", "confidence": 0.93}', chunk_size=8))
+    shell.user_ns['chat'] = chat = Chat(MODEL, backend=backend)
+    rec = published(shell)
+    shell.user_ns['Mood'] = Mood
+    shell.run_cell("chat.struct('Great!', Mood, stream=True)")
+    plain = [p for _, p, *_ in rec]
+    assert plain[0] == "Mood(sentiment=None, confidence=None)" and plain[-1] == "Mood(sentiment='positive', confidence=0.93)"
+    assert len({did for *_, did, _ in rec}) == 1 and [u for *_, u in rec] == [False] + [True] * (len(rec) - 1)
+    assert chat.hist[-1]['content'] == '{"sentiment": "positive", "confidence": 0.93}' and len(backend.requests) == 1
+
+
+def test_a_struct_stream_in_terminal_ipython_prints_only_the_validated_instance(capsys):
+    from IPython.terminal.interactiveshell import TerminalInteractiveShell
+    sh = TerminalInteractiveShell.instance(simple_prompt=True)
+    try:
+        sh.user_ns.update(Mood=Mood, chat=Chat(MODEL, backend=Scripted(Reply(text='{"sentiment": "calm", "confidence": 0.5}', chunk_size=8))))
+        sh.run_cell("chat.struct('Hm.', Mood, stream=True)")
+    finally: TerminalInteractiveShell.clear_instance()
+    out = capsys.readouterr().out
+    assert out.count('Mood(') == 1 and "Mood(sentiment='calm', confidence=0.5)" in out
 
 
 def test_a_provider_error_while_a_cell_value_streams_is_shown_and_hist_stays_as_it_was(shell):
