@@ -10,7 +10,9 @@ Measured on LiteLLM 1.106.2 by streaming and not streaming the same provider rep
   list instead of one list per cited text block; `thinking_blocks` keeps only the last fragment
   (the signature, with empty thinking text); `web_search_calls` stays a dict keyed by call id
   instead of the list a non-streamed reply has; Gemini `thought_signatures` keeps only the last
-  chunk's signatures.
+  chunk's signatures; Gemini 3's `server_side_tool_invocations` (a server-side search's toolCall and its
+  toolResponse, which arrive in separate chunks) keeps only the last chunk's, the response without the
+  call's args and signature, so the next request would send the call back broken.
 Everything else (text, parallel tool calls, reasoning_content, message.thinking_blocks with
 signatures, annotations, usage with cache and reasoning tokens) stream_chunk_builder gets right.
 
@@ -18,10 +20,11 @@ The helpers here are pure: they read chunk objects (or dicts) and fix a built re
 """
 from __future__ import annotations
 
-__all__ = ['get', 'chunk_delta', 'merged_provider_fields', 'restore_dropped', 'compact_text_runs']
+__all__ = ['get', 'chunk_delta', 'merged_provider_fields', 'joined_invocations', 'restore_dropped', 'compact_text_runs']
 
-# Keys rebuilt on their own: citations are regrouped; thinking blocks come from the assembled message.
-_SKIP = frozenset({'citation', 'thinking_blocks'})
+# Keys rebuilt on their own: citations are regrouped; thinking blocks come from the assembled message;
+# server-side tool invocations are joined across chunks.
+_SKIP = frozenset({'citation', 'thinking_blocks', 'server_side_tool_invocations'})
 
 
 from ._util import get  # noqa: E402  (re-exported: the stream modules read fields through here)
@@ -55,13 +58,33 @@ def _add_fields(merged: dict, fields: dict):
         else: merged[k] = v
 
 
+def joined_invocations(entries: list) -> list:
+    """Gemini server-side tool invocations from several chunks, joined as LiteLLM joins those of one response:
+    each call (tool_type, id, args, its thought_signature) with its response (response, and that part's signature
+    as response_thought_signature), in call order; a response whose call never came stays as it is."""
+    calls, answers = {}, {}
+    for e in entries:
+        if not isinstance(e, dict): continue
+        if 'args' in e or 'response' not in e: calls.setdefault(e.get('id'), {}).update(e)
+        else: answers[e.get('id')] = dict(e)
+    out = []
+    for cid, call in calls.items():
+        if (answer := answers.pop(cid, None)) is not None:
+            call['response'] = answer.get('response')
+            if 'response_thought_signature' in answer: call['response_thought_signature'] = answer['response_thought_signature']
+        out.append(call)
+    return out + list(answers.values())
+
+
 def merged_provider_fields(deltas: list, thinking_blocks=None) -> dict:
     "The message's provider_specific_fields as a non-streamed reply would carry them."
-    merged, saw_thinking = {}, False
+    merged, saw_thinking, invocations = {}, False, []
     for d in deltas:
         fields = get(d, 'provider_specific_fields') or {}
         saw_thinking = saw_thinking or 'thinking_blocks' in fields
+        invocations += fields.get('server_side_tool_invocations') or []
         _add_fields(merged, fields)
+    if invocations: merged['server_side_tool_invocations'] = joined_invocations(invocations)
     if isinstance(merged.get('web_search_calls'), dict): merged['web_search_calls'] = list(merged['web_search_calls'].values())
     if groups := _citation_groups(deltas): merged['citations'] = groups
     if saw_thinking and thinking_blocks: merged['thinking_blocks'] = list(thinking_blocks)

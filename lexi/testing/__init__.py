@@ -116,13 +116,13 @@ import json
 import threading
 from typing import Any, Iterable
 
-from ._script import Citation, Cited, Embeddings, Fault, Ids, Raw, Reply, Request, ToolCall
+from ._script import Citation, Cited, Embeddings, Fault, Ids, Raw, Reply, Request, Search, Thinking, ToolCall
 from ._server import Server
 from ._scripted import Scripted, model_response, response_chunks
 from ._cache import PromptCache
 from ..errors import UsageError
 
-__all__ = ['StandIn', 'Reply', 'ToolCall', 'Cited', 'Citation', 'Embeddings', 'Fault', 'Request',
+__all__ = ['StandIn', 'Reply', 'ToolCall', 'Cited', 'Citation', 'Thinking', 'Search', 'Embeddings', 'Fault', 'Request',
            'PROVIDERS', 'DEFAULT_MODELS', 'Scripted', 'model_response', 'response_chunks']
 
 PROVIDERS = ('openai', 'anthropic', 'gemini')
@@ -153,6 +153,7 @@ class StandIn:
         self.unscripted: list[Request] = []
         self.violations: list[Request] = []
         self.ids = Ids(seed)
+        self._signed: dict = {}   # Gemini thought signatures sent -> the part each was sent on
         self._items: collections.deque = collections.deque()
         self._lock = threading.Lock()
         self._server: Server | None = None
@@ -214,6 +215,7 @@ class StandIn:
             self.requests.clear()
             self.unscripted.clear()
             self.violations.clear()
+            self._signed.clear()
 
     # -- routing LiteLLM here
     def _bases(self) -> dict[str, str]:
@@ -248,6 +250,12 @@ class StandIn:
 
     def _violate(self, req: Request) -> None:
         with self._lock: self.violations.append(req)
+
+    def _issued(self, signed: dict) -> None:
+        with self._lock: self._signed.update(signed)
+
+    def _signatures(self) -> dict:
+        with self._lock: return dict(self._signed)
 
     def __repr__(self) -> str:
         where = self.url if self._server else 'stopped'

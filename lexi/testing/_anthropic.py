@@ -6,7 +6,7 @@ and usage with prompt-cache and web-search counts.
 from __future__ import annotations
 import json
 
-from ._script import Tokens, Turn, pieces, signature, sse
+from ._script import Search, Thinking, Tokens, Turn, pieces, signatures, sse
 
 __all__ = ['reply_json', 'reply_events', 'error_body', 'STOP_REASONS']
 
@@ -23,15 +23,15 @@ def error_body(status: int, message: str, request_id: str = 'req_011standin') ->
     return {'type': 'error', 'error': {'type': typ, 'message': message}, 'request_id': request_id}
 
 
-def _usage(t: Tokens, start: bool = False, long_ttl: bool = False) -> dict:
+def _usage(t: Tokens, start: bool = False, long_ttl: bool = False, searched: bool = False) -> dict:
     u = {'input_tokens': t.input - t.cache_read - t.cache_write, 'cache_creation_input_tokens': t.cache_write,
          'cache_read_input_tokens': t.cache_read}
     if start:   # writes under a 1-hour mark are reported (and priced) as such
         hour = t.cache_write if long_ttl else 0
         u['cache_creation'] = {'ephemeral_5m_input_tokens': t.cache_write - hour, 'ephemeral_1h_input_tokens': hour}
     u['output_tokens'] = 1 if start else t.output
-    if start: u['service_tier'] = 'standard'
-    if t.web_searches and not start: u['server_tool_use'] = {'web_search_requests': t.web_searches, 'web_fetch_requests': 0}
+    if start: u.update(service_tier='standard', inference_geo='global')
+    if searched and not start: u['server_tool_use'] = {'web_search_requests': t.web_searches, 'web_fetch_requests': 0}
     return u
 
 
@@ -40,14 +40,22 @@ def _hour_marks(turn: Turn) -> bool:
     return '"ttl": "1h"' in json.dumps(turn.request.body) if isinstance(turn.request.body, dict) else False
 
 
-def _search_blocks(turn: Turn) -> list[dict]:
-    "For each query a server_tool_use block; then one web_search_tool_result per query, listing the cited sources."
-    ids = [turn.ids.srvtoolu() for _ in turn.reply.search or ()]
-    uses = [{'type': 'server_tool_use', 'id': i, 'name': 'web_search', 'input': {'query': q}, 'caller': _DIRECT}
-            for i, q in zip(ids, turn.reply.search or ())]
+def _caller(turn: Turn) -> dict:
+    return {'caller': _DIRECT} if turn.reply.caller else {}
+
+
+def _search_round(turn: Turn, round_: list) -> list[dict]:
+    """A round of searches as Anthropic sends it: a server_tool_use block for each, then a web_search_tool_result
+    for each, listing the cited sources, or a web_search_tool_result_error."""
+    ids = [turn.ids.srvtoolu() for _ in round_]
+    uses = [{'type': 'server_tool_use', 'id': i, 'name': 'web_search', 'input': {'query': s.query}, **_caller(turn)}
+            for i, s in zip(ids, round_)]
     results = [{'type': 'web_search_result', 'title': c.title, 'url': c.url, 'encrypted_content': turn.ids.blob(),
                 'page_age': None} for c in turn.reply.citations]
-    return uses + [{'type': 'web_search_tool_result', 'tool_use_id': i, 'content': results, 'caller': _DIRECT} for i in ids]
+    def content(s):
+        return {'type': 'web_search_tool_result_error', 'error_code': s.error} if s.error else results
+    return uses + [{'type': 'web_search_tool_result', 'tool_use_id': i, 'content': content(s), **_caller(turn)}
+                   for i, s in zip(ids, round_)]
 
 
 def _text_block(turn: Turn, part) -> dict:
@@ -57,25 +65,48 @@ def _text_block(turn: Turn, part) -> dict:
     return {'citations': cits, 'type': 'text', 'text': part.text}
 
 
+def _content_blocks(turn: Turn) -> list[dict]:
+    "Thinking, text and search blocks in the reply's order; searches side by side form one round."
+    r, blocks, round_ = turn.reply, [], []
+    sigs = iter(signatures(r, len(r.thoughts)))
+    for item in r.items + (None,):
+        if isinstance(item, Search):
+            round_.append(item)
+            continue
+        if round_: blocks += _search_round(turn, round_); round_ = []
+        if isinstance(item, Thinking): blocks.append({'type': 'thinking', 'thinking': item.text, 'signature': next(sigs)})
+        elif item is not None: blocks.append(_text_block(turn, item))
+    return blocks
+
+
 def _blocks(turn: Turn, stream: bool = False) -> list[dict]:
     """The message's content blocks, in the order Anthropic sends them. In a stream a tool_use input may be
     raw text (a str), streamed as it is: a reply cut mid-call streams JSON that never closes."""
-    r = turn.reply
-    blocks = [{'type': 'thinking', 'thinking': r.thinking, 'signature': signature(r)}] if r.thinking else []
-    blocks += _search_blocks(turn) if r.search else []
-    blocks += [_text_block(turn, p) for p in r.parts]
-    blocks += [{'type': 'tool_use', 'id': tc.id or turn.ids.toolu(), 'name': tc.name, 'caller': _DIRECT,
-                'input': tc.args if stream and isinstance(tc.args, str) else tc.as_object('Anthropic')}
-               for tc in r.tool_calls]
-    return blocks
+    return _content_blocks(turn) + [
+        {'type': 'tool_use', 'id': tc.id or turn.ids.toolu(), 'name': tc.name, **_caller(turn),
+         'input': tc.args if stream and isinstance(tc.args, str) else tc.as_object('Anthropic')}
+        for tc in turn.reply.tool_calls]
+
+
+def _searched(turn: Turn) -> bool: return bool(turn.reply.searches or turn.tokens.web_searches)
 
 
 def reply_json(turn: Turn) -> dict:
     "A `message` body."
+    t, searched = turn.tokens, _searched(turn)
+    usage = {**_usage(t, start=True, long_ttl=_hour_marks(turn)), 'output_tokens': t.output}
+    if searched: usage['server_tool_use'] = _usage(t, searched=True)['server_tool_use']
     return {'model': turn.model, 'id': turn.ids.msg(), 'type': 'message', 'role': 'assistant',
             'content': _blocks(turn), 'stop_reason': STOP_REASONS[turn.reply.finish_reason], 'stop_sequence': None,
-            'usage': {**_usage(turn.tokens, start=True, long_ttl=_hour_marks(turn)), 'output_tokens': turn.tokens.output,
-                      **({'server_tool_use': _usage(turn.tokens)['server_tool_use']} if turn.tokens.web_searches else {})}}
+            'usage': usage}
+
+
+def _start_usage(turn: Turn) -> dict:
+    """message_start's usage. With web search it counts only the request's own input: the results the searches
+    bring in are counted in message_delta's input_tokens, as Anthropic reports them."""
+    u = _usage(turn.tokens, start=True, long_ttl=_hour_marks(turn))
+    if _searched(turn): u['input_tokens'] = min(u['input_tokens'], max(1, turn.request.size // 4))
+    return u
 
 
 def _delta(i: int, delta: dict) -> bytes:
@@ -110,7 +141,7 @@ def reply_events(turn: Turn) -> list[bytes]:
     "message_start, per block content_block_start/delta.../stop (a ping after the first start), message_delta, message_stop."
     t = turn.tokens
     start = {'model': turn.model, 'id': turn.ids.msg(), 'type': 'message', 'role': 'assistant', 'content': [],
-             'stop_reason': None, 'stop_sequence': None, 'usage': _usage(t, start=True, long_ttl=_hour_marks(turn))}
+             'stop_reason': None, 'stop_sequence': None, 'usage': _start_usage(turn)}
     events = [sse({'type': 'message_start', 'message': start}, 'message_start')]
     for i, block in enumerate(_blocks(turn, stream=True)):
         events.append(sse({'type': 'content_block_start', 'index': i, 'content_block': _block_start(block)},
@@ -119,5 +150,5 @@ def reply_events(turn: Turn) -> list[bytes]:
         events += _block_deltas(turn, i, block)
         events.append(sse({'type': 'content_block_stop', 'index': i}, 'content_block_stop'))
     delta = {'stop_reason': STOP_REASONS[turn.reply.finish_reason], 'stop_sequence': None}
-    events.append(sse({'type': 'message_delta', 'delta': delta, 'usage': _usage(t)}, 'message_delta'))
+    events.append(sse({'type': 'message_delta', 'delta': delta, 'usage': _usage(t, searched=_searched(turn))}, 'message_delta'))
     return events + [sse({'type': 'message_stop'}, 'message_stop')]

@@ -59,7 +59,7 @@ def reply_json(turn: Turn) -> dict:
     "A `chat.completion` body."
     r = turn.reply
     msg = {'role': 'assistant', 'content': r.full_text or None, 'refusal': None, 'annotations': _annotations(r)}
-    if r.thinking: msg['reasoning_content'] = r.thinking
+    if r.reasoning: msg['reasoning_content'] = r.reasoning
     if r.tool_calls: msg['tool_calls'] = _calls(turn)
     choice = {'index': 0, 'message': msg, 'logprobs': None, 'finish_reason': r.finish_reason}
     return {**_head(turn, 'chat.completion'), 'choices': [choice], 'usage': _usage(turn.tokens),
@@ -86,7 +86,7 @@ def _call_deltas(turn: Turn, calls: list[dict]) -> list[dict]:
 def _deltas(turn: Turn) -> list[dict]:
     r = turn.reply
     calls = _calls(turn)
-    deltas = [{'reasoning_content': p} for p in pieces(r.thinking or '', r.chunk_size)]
+    deltas = [{'reasoning_content': p} for p in pieces(r.reasoning, r.chunk_size)]
     deltas += [{'content': p} for p in pieces(r.full_text, r.chunk_size)]
     deltas += _call_deltas(turn, calls)
     if _annotations(r): deltas.append({'annotations': _annotations(r)})

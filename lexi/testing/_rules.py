@@ -12,6 +12,8 @@ import json
 import re
 from collections import Counter
 
+from ._gemini import is_gemini3
+
 __all__ = ['violation', 'anthropic_violation', 'openai_violation', 'gemini_violation']
 
 _MAX_CACHE_BLOCKS = 4
@@ -260,21 +262,79 @@ def _gemini_turns(contents: list) -> str | None:
     return None
 
 
-def gemini_violation(body: dict) -> str | None:
-    "The first Gemini generateContent rule `body` breaks, or None."
+# -- Gemini 3 thought signatures (https://ai.google.dev/gemini-api/docs/thought-signatures): in the current turn
+# (the contents after the last user message that is not function responses) the first functionCall part of each
+# step must carry its signature, else "Function call is missing a thought_signature in functionCall parts. ..."; a
+# signature must come back as it was sent, on the part it was sent on (parts are neither merged nor split), and
+# one the backend did not mint is "Corrupted thought signature.". Google documents placeholders that skip the
+# check (LiteLLM sends one when it has no signature for a call); Gemini 2.5 does not validate signatures.
+
+_PLACEHOLDERS = frozenset(('skip_thought_signature_validator', 'context_engineering_is_the_way_to_go',
+                           'c2tpcF90aG91Z2h0X3NpZ25hdHVyZV92YWxpZGF0b3I=', 'Y29udGV4dF9lbmdpbmVlcmluZ19pc190aGVfd2F5X3RvX2dv'))
+_SIG_KEYS = ('thoughtSignature', 'thought_signature')
+_KINDS = {'toolCall': 'toolCall', 'tool_call': 'toolCall', 'toolResponse': 'toolResponse',
+          'tool_response': 'toolResponse', 'functionCall': 'functionCall', 'function_call': 'functionCall'}
+
+
+def _where(part: dict) -> tuple:
+    "(kind, a function call's name) of a request part, in the response's spelling, as `_gemini._where` gives them."
+    key = next((k for k in _KINDS if isinstance(part.get(k), dict)), None)
+    if key is None: return 'text', None
+    return _KINDS[key], part[key].get('name') if _KINDS[key] == 'functionCall' else None
+
+
+def _current_turn(contents: list) -> int:
+    "Index of the first content of the current turn (after the last user content that is not function responses)."
+    for i in range(len(contents) - 1, -1, -1):
+        c = contents[i]
+        if c.get('role') == 'user' and len(c.get('parts') or []) > _parts(c, *_RESPONSE): return i + 1
+    return 0
+
+
+def _gemini_unsigned_call(contents: list) -> str | None:
+    for i in range(_current_turn(contents), len(contents)):
+        calls = [p for p in contents[i].get('parts') or [] if isinstance(p, dict) and any(k in p for k in _CALL)]
+        if contents[i].get('role') == 'model' and calls and not any(calls[0].get(k) for k in _SIG_KEYS):
+            name = next(calls[0][k] for k in _CALL if k in calls[0]).get('name')
+            return ('Function call is missing a thought_signature in functionCall parts. This is required for tools '
+                    'to work correctly, and missing thought_signature may lead to degraded model performance. '
+                    f'Additional data, function call `default_api:{name}` , position {i + 1}. Please refer to '
+                    'https://ai.google.dev/gemini-api/docs/thought-signatures for more details.')
+    return None
+
+
+def _gemini_signatures(contents: list, issued: dict) -> str | None:
+    "Every signature is a placeholder, or one this backend sent, back on the part it was sent on."
+    for i, c in enumerate(contents):
+        for k, p in enumerate(x for x in c.get('parts') or [] if isinstance(x, dict)):
+            sig = next((p[key] for key in _SIG_KEYS if p.get(key)), None)
+            if sig is None or sig in _PLACEHOLDERS: continue
+            if sig not in issued:
+                return f'Corrupted thought signature. (contents[{i}].parts[{k}]: not a signature this model sent)'
+            if issued[sig] != _where(p):
+                return (f'Corrupted thought signature. (contents[{i}].parts[{k}], a {_where(p)[0]} part, carries the '
+                        f'signature sent on a {issued[sig][0]} part {issued[sig][1] or ""})'.replace(' )', ')'))
+    return None
+
+
+def gemini_violation(body: dict, model: str | None = None, issued: dict | None = None) -> str | None:
+    """The first Gemini generateContent rule `body` breaks, or None. `model` (from the request path) and
+    `issued` (signature -> the part it was sent on) enable the Gemini 3 signature checks."""
     contents = [c for c in body.get('contents') or [] if isinstance(c, dict)]
     if not contents: return '* GenerateContentRequest.contents: contents is not specified'
     decls = [d.get('name') for t in body.get('tools') or [] if isinstance(t, dict)
              for d in (t.get('function_declarations') or t.get('functionDeclarations') or []) if isinstance(d, dict)]
     dup = _first_duplicate(decls)
     if dup is not None: return f'Duplicate function declaration found: {dup}'
-    return _gemini_turns(contents) or _gemini_structs(contents)
+    err = _gemini_turns(contents) or _gemini_structs(contents)
+    if err or not is_gemini3(model): return err
+    return _gemini_unsigned_call(contents) or _gemini_signatures(contents, issued or {})
 
 
-_CHECKS = {'anthropic': anthropic_violation, 'openai': openai_violation, 'gemini': gemini_violation}
-
-
-def violation(provider: str, body) -> str | None:
-    "The error message the real `provider` would answer `body` (a chat request) with, or None if it is valid."
-    check = _CHECKS.get(provider)
-    return check(body) if check is not None and isinstance(body, dict) else None
+def violation(provider: str, body, model: str | None = None, issued: dict | None = None) -> str | None:
+    """The error message the real `provider` would answer `body` (a chat request) with, or None if it is valid.
+    `model` and `issued` (Gemini thought signatures the stand-in sent) serve the Gemini 3 checks."""
+    if not isinstance(body, dict): return None
+    if provider == 'gemini': return gemini_violation(body, model, issued)
+    check = {'anthropic': anthropic_violation, 'openai': openai_violation}.get(provider)
+    return check(body) if check is not None else None

@@ -18,11 +18,15 @@ from typing import Any, Sequence
 
 from ..errors import UsageError
 
-__all__ = ['Citation', 'Cited', 'ToolCall', 'Reply', 'Fault', 'Embeddings', 'Raw', 'Request', 'Tokens',
-           'FINISHES', 'pieces', 'resolve_tokens', 'signature', 'Ids', 'Turn', 'sse']
+__all__ = ['Citation', 'Cited', 'Thinking', 'Search', 'ToolCall', 'Reply', 'Fault', 'Embeddings', 'Raw', 'Request',
+           'Tokens', 'FINISHES', 'SEARCH_ERRORS', 'SIGNED', 'pieces', 'resolve_tokens', 'signature', 'signatures',
+           'Ids', 'Turn', 'sse']
 
 FINISHES = ('stop', 'length', 'tool_calls', 'content_filter')
-_USAGE_KEYS = frozenset({'input', 'output', 'cache_read', 'cache_write', 'reasoning'})
+_USAGE_KEYS = frozenset({'input', 'output', 'cache_read', 'cache_write', 'reasoning', 'search'})
+# The error codes of Anthropic's web_search_tool_result_error, as its web search tool documents them.
+SEARCH_ERRORS = ('too_many_requests', 'invalid_input', 'max_uses_exceeded', 'query_too_long', 'unavailable')
+SIGNED = ('text', 'search', 'call')   # Gemini parts a Reply(signed=...) may put thought signatures on
 
 
 @dataclass(frozen=True)
@@ -44,6 +48,38 @@ class Cited:
         if not all(isinstance(c, Citation) for c in cits):
             raise UsageError('Cited(text, citations) takes Citation objects, e.g. Cited("x", [Citation("https://a.org")]).')
         object.__setattr__(self, 'citations', cits)
+
+
+@dataclass(frozen=True)
+class Thinking:
+    """A thinking block at its place in `Reply(text=[...])`, between text and searches (Anthropic interleaves
+    them: a reply may think, search, think again, then answer). `Reply(thinking=...)` is the usual single block
+    at the start. Gemini and OpenAI-format replies carry all thinking ahead of the answer."""
+    text: str   # the thinking text
+
+
+@dataclass(frozen=True)
+class Search:
+    """One server-side web search the provider ran, in `Reply(search=[...])` (before the text) or at its place in
+    `Reply(text=[...])`. A str there is short for Search(query). Searches side by side form one round, as the
+    providers send them: Anthropic sends each round's `server_tool_use` blocks, then their results; Gemini one
+    `toolCall` and `toolResponse` per round (when the request circulates server-side tool invocations) and every
+    query in its grounding metadata."""
+    query: str                 # what was searched for
+    error: str | None = None   # Anthropic web_search_tool_result_error code (e.g. 'max_uses_exceeded'); None: results
+
+    def __post_init__(self):
+        if not isinstance(self.query, str): raise UsageError('Search(query) takes the query text as a str.')
+        if self.error is not None and self.error not in SEARCH_ERRORS:
+            raise UsageError(f'Search(error={self.error!r}) is not one of Anthropic\'s codes: {", ".join(SEARCH_ERRORS)}.')
+
+
+def _searches(items) -> tuple:
+    if items is None: return None
+    items = (items,) if isinstance(items, (str, Search)) else tuple(items)
+    if not all(isinstance(i, (str, Search)) for i in items):
+        raise UsageError('Reply(search=[...]) takes query strings or Search objects.')
+    return tuple(Search(i) if isinstance(i, str) else i for i in items)
 
 
 @dataclass(frozen=True)
@@ -84,16 +120,17 @@ class ToolCall:
 class Reply:
     """A scripted model answer, rendered in the wire format of whichever provider asks.
 
-    `text` is a string, or a list of strings and `Cited` spans. `finish` defaults to 'tool_calls'
-    when there are tool calls, else 'stop'. `usage` keys (all optional): input (prompt tokens,
-    including cached ones), output (completion tokens, including reasoning), cache_read, cache_write,
-    reasoning. Missing ones are derived deterministically from the request and reply sizes.
+    `text` is a string, or a list of strings, `Cited` spans, and (for interleaved replies) `Thinking` blocks and
+    `Search`es at their place. `finish` defaults to 'tool_calls' when there are tool calls, else 'stop'. `usage`
+    keys (all optional): input (prompt tokens, including cached ones), output (completion tokens, including
+    reasoning), cache_read, cache_write, reasoning, search (web search requests billed; default: the searches that
+    did not fail). Missing ones are derived deterministically from the request and reply sizes.
     """
-    text: str | Sequence[str | Cited] = ''     # answer text; Cited spans carry citations
+    text: str | Sequence[str | Cited | Thinking | Search] = ''  # answer text; Cited spans carry citations
     tool_calls: Sequence[ToolCall] = ()        # parallel tool calls, in order
     thinking: str | None = None                # reasoning text (Anthropic thinking, Gemini thought parts, reasoning_content)
-    signature: str | None = None               # thinking signature (Anthropic/Gemini); None: a fixed stand-in value
-    search: Sequence[str] | None = None        # web search queries the provider ran (server-side search)
+    signature: str | Sequence[str] | None = None  # thinking signature(s), one per signed block or part; None: stand-in values
+    search: Sequence[str | Search] | None = None  # web searches the provider ran (server-side search), before the text
     finish: str | None = None                  # 'stop' | 'length' | 'tool_calls' | 'content_filter'
     usage: dict | None = None                  # token counts, see above
     model: str | None = None                   # model name echoed back; None: the requested model
@@ -102,34 +139,67 @@ class Reply:
     event_delay_from: int = 0                  # stream: the first event that waits event_delay (0: all; 3: a stall after 3)
     cut_after: int | None = None               # stream: close the connection after this many events
     chunk_size: int | None = None              # stream: text piece length; None: one piece per word
+    signed: str | Sequence[str] | None = None  # Gemini: parts with a thought signature ('text', 'search', 'call'); None: as Gemini does
+    caller: bool = True                        # Anthropic: tool_use and server tool blocks carry `caller` (some replies have none)
 
     def __post_init__(self):
         self.tool_calls = (self.tool_calls,) if isinstance(self.tool_calls, ToolCall) else tuple(self.tool_calls)
         if not all(isinstance(tc, ToolCall) for tc in self.tool_calls):
             raise UsageError('Reply(tool_calls=...) takes ToolCall objects, e.g. [ToolCall("add", {"a": 1})].')
-        if isinstance(self.search, str): self.search = (self.search,)
-        elif self.search is not None: self.search = tuple(self.search)
+        self.search = _searches(self.search)
+        if isinstance(self.signature, (list, tuple)): self.signature = tuple(self.signature)
+        if isinstance(self.signed, str): self.signed = (self.signed,)
+        if self.signed is not None and not set(self.signed) <= set(SIGNED):
+            raise UsageError(f'Reply(signed={self.signed!r}): Gemini signs parts among {", ".join(SIGNED)}.')
         if self.finish is not None and self.finish not in FINISHES:
             raise UsageError(f'Reply(finish={self.finish!r}) is not one of {", ".join(FINISHES)}.')
         if self.usage is not None and not set(self.usage) <= _USAGE_KEYS:
             raise UsageError(f'Reply(usage=...) keys must be among {sorted(_USAGE_KEYS)}; got {sorted(self.usage)}.')
         if self.cut_after is not None and self.cut_after < 0: raise UsageError('Reply(cut_after=N) needs N >= 0.')
         if self.chunk_size is not None and self.chunk_size < 1: raise UsageError('Reply(chunk_size=N) needs N >= 1.')
-        for p in self.parts:
-            if not isinstance(p, (str, Cited)): raise UsageError('Reply(text=[...]) items must be str or Cited.')
+        for p in self.items:
+            if not isinstance(p, (str, Cited, Thinking, Search)):
+                raise UsageError('Reply(text=[...]) items must be str, Cited, Thinking or Search.')
         if self.usage: resolve_tokens(self, 0)   # inconsistent counts fail here, not inside the server
 
     @property
+    def items(self) -> tuple:
+        """The whole content in order: the leading thinking and searches, then the text's items (empty strings
+        dropped), each a str, Cited, Thinking or Search."""
+        if isinstance(self.text, (str, Cited, Thinking, Search)): body = (self.text,)
+        else: body = tuple(self.text)
+        head = ((Thinking(self.thinking),) if self.thinking else ()) + (self.search or ())
+        return head + tuple(p for p in body if not (isinstance(p, str) and p == ''))
+
+    @property
     def parts(self) -> tuple:
-        "The text as a tuple of `str` and `Cited` spans (empty strings dropped)."
-        if isinstance(self.text, (str, Cited)): parts = (self.text,)
-        else: parts = tuple(self.text)
-        return tuple(p for p in parts if not (isinstance(p, str) and p == ''))
+        "The answer text as a tuple of `str` and `Cited` spans (empty strings dropped)."
+        return tuple(p for p in self.items if isinstance(p, (str, Cited)))
 
     @property
     def full_text(self) -> str:
         "The whole answer text, cited spans included."
         return ''.join(p if isinstance(p, str) else p.text for p in self.parts)
+
+    @property
+    def thoughts(self) -> list[str]:
+        "The text of every thinking block, in order."
+        return [p.text for p in self.items if isinstance(p, Thinking)]
+
+    @property
+    def reasoning(self) -> str:
+        "All thinking text, joined (what OpenAI-format replies carry as reasoning_content)."
+        return ''.join(self.thoughts)
+
+    @property
+    def searches(self) -> list[Search]:
+        "Every search, in order."
+        return [p for p in self.items if isinstance(p, Search)]
+
+    @property
+    def queries(self) -> list[str]:
+        "The queries of the searches that did not fail."
+        return [s.query for s in self.searches if s.error is None]
 
     @property
     def finish_reason(self) -> str:
@@ -219,7 +289,7 @@ def _est(s: str) -> int: return math.ceil(len(s) / 4)
 def resolve_tokens(reply: Reply, request_size: int) -> Tokens:
     "Token counts for `reply`: its `usage` where given, else estimates (about 4 characters a token)."
     u = reply.usage or {}
-    reasoning = u.get('reasoning', _est(reply.thinking or ''))
+    reasoning = u.get('reasoning', _est(reply.reasoning))
     args = ''.join(tc.args if isinstance(tc.args, str) else repr(tc.args or {}) for tc in reply.tool_calls)
     output = u.get('output', max(1, _est(reply.full_text) + _est(args) + reasoning))
     cache_read, cache_write = u.get('cache_read', 0), u.get('cache_write', 0)
@@ -229,14 +299,32 @@ def resolve_tokens(reply: Reply, request_size: int) -> Tokens:
                          f'cache_read + cache_write ({cache_read + cache_write}).')
     if output < reasoning:
         raise UsageError(f'Reply(usage=...): output ({output}) includes reasoning, so it must be at least {reasoning}.')
-    return Tokens(inp, output, cache_read, cache_write, reasoning, len(reply.search or ()))
+    return Tokens(inp, output, cache_read, cache_write, reasoning, u.get('search', len(reply.queries)))
+
+
+def _derived(seed: str) -> str:
+    digest = hashlib.sha256(('lexi.testing:' + seed).encode()).digest()
+    return base64.b64encode(b'\x12' + digest + digest[:15]).decode()
 
 
 def signature(reply: Reply) -> str:
-    "`reply.signature`, or a stand-in signature derived from the thinking text (same text, same value)."
-    if reply.signature: return reply.signature
-    digest = hashlib.sha256(('lexi.testing:' + (reply.thinking or '')).encode()).digest()
-    return base64.b64encode(b'\x12' + digest + digest[:15]).decode()
+    """The reply's first signature: `reply.signature` (its first if several), or one derived from the reply's
+    content (the same reply gets the same value; different replies, different values)."""
+    if isinstance(reply.signature, tuple) and reply.signature: return reply.signature[0]
+    if isinstance(reply.signature, str) and reply.signature: return reply.signature
+    return _derived(repr((reply.items, reply.tool_calls)))
+
+
+def signatures(reply: Reply, n: int) -> list[str]:
+    """`n` signatures for the reply's signed blocks or parts, in order: those `reply.signature` gives, else the
+    first signature and distinct values derived from it (same reply, same values)."""
+    if isinstance(reply.signature, tuple):
+        if len(reply.signature) < n:
+            raise UsageError(f'Reply(signature=...) gives {len(reply.signature)} signature(s); this reply carries {n} '
+                             'signed blocks or parts on this provider: give one per block or part, or a single str.')
+        return list(reply.signature[:n])
+    first = signature(reply)
+    return [first] + [_derived(f'{first}#{i}') for i in range(1, n)]
 
 
 def pieces(text: str, size: int | None = None) -> list[str]:
@@ -263,6 +351,7 @@ class Ids:
     def toolu(self) -> str: return 'toolu_01' + self._chars(22)
     def srvtoolu(self) -> str: return 'srvtoolu_01' + self._chars(22)
     def req(self) -> str: return 'req_011' + self._chars(21)
+    def gemini_call(self) -> str: return self._chars(8, string.digits + string.ascii_lowercase)
     def gemini_response(self) -> str: return self._chars(23, self._B62 + '-_')
     def blob(self, n: int = 48) -> str: return self._chars(n, self._B62 + '+/')
 
@@ -275,6 +364,7 @@ class Turn:
     model: str
     tokens: Tokens
     ids: Ids
+    issued: dict = field(default_factory=dict)   # thought signature -> the part it was sent on (Gemini 3 checks)
 
 
 def sse(data: Any, event: str | None = None, sep: str = '\n\n') -> bytes:

@@ -50,7 +50,7 @@ def model_response(reply: Reply | str,         # the answer (a str is Reply(text
     "The complete LiteLLM ModelResponse for `reply`, as litellm.completion returns it."
     reply, ids = Reply(text=reply) if isinstance(reply, str) else reply, ids or Ids()
     msg = {'role': 'assistant', 'content': reply.full_text or None, 'tool_calls': _calls(reply, ids) or None}
-    if reply.thinking: msg['reasoning_content'] = reply.thinking
+    if reply.reasoning: msg['reasoning_content'] = reply.reasoning
     return lm_types().ModelResponse(id=ids.chatcmpl(), model=reply.model or model, usage=_usage(reply, request_size),
                                     choices=[{'index': 0, 'message': msg, 'finish_reason': reply.finish_reason}])
 
@@ -65,7 +65,7 @@ def response_chunks(reply: Reply | str, model: str = 'scripted', ids: Ids | None
     def chunk(delta=None, finish=None, **extra):
         choices = [{'index': 0, 'delta': delta or {}, 'finish_reason': finish}] if delta is not None or finish else []
         return t.ModelResponseStream(id=cid, model=name, choices=choices, **extra)
-    out = [chunk({'reasoning_content': p}) for p in pieces(reply.thinking or '', reply.chunk_size)]
+    out = [chunk({'reasoning_content': p}) for p in pieces(reply.reasoning, reply.chunk_size)]
     out += [chunk({'content': p}) for p in pieces(reply.full_text, reply.chunk_size)]
     for i, c in enumerate(_calls(reply, ids)):
         out.append(chunk({'tool_calls': [{'index': i, 'id': c['id'], 'type': 'function',

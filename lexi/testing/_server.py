@@ -116,6 +116,7 @@ def _reply(owner, req: Request, r: Reply) -> Answer:
     try: body = mod.reply_events(turn) if req.stream else mod.reply_json(turn)
     except UsageError as e:   # a script this provider's wire format cannot carry (raw tool arguments)
         return _own_error(owner, req, 400, f'lexi.testing: {e}')
+    owner._issued(turn.issued)
     if not req.stream:
         return Answer(200, [('Content-Type', 'application/json')], json.dumps(body).encode(),
                       delay=r.delay, cut_after=r.cut_after)
@@ -152,7 +153,7 @@ def plan(owner, req: Request) -> Answer:
         return _own_error(owner, req, 404, f'lexi.testing: no provider endpoint at {req.method} {req.path}; the '
                                            'stand-in serves /chat/completions, /embeddings, /models, /v1/messages '
                                            'and /models/{model}:generateContent (use srv.kwargs(provider))')
-    broken = violation(req.provider, req.body) if kind == 'chat' and owner.strict else None
+    broken = violation(req.provider, req.body, req.model, owner._signatures()) if kind == 'chat' and owner.strict else None
     if broken: return _rule_error(owner, req, broken)   # before taking an item: a refused request uses none
     item = req.item = owner._take()
     if item is not None: return _scripted(owner, req, kind, item)

@@ -1,0 +1,112 @@
+"""Gemini shapes through lexi: Gemini 3 server-side search (toolCall / toolResponse parts, each signed), thought
+signatures wherever Gemini puts them, function calls with their own ids, parallel calls one per stream event,
+and usage that grows along a stream."""
+import json
+
+import httpx
+import litellm
+import pytest
+
+from lexi.testing import Reply, Search, StandIn, ToolCall
+
+from test_shapes_kit import MODELS, both_ways, clean, comparable, converse, same_requests, switch
+
+G3 = MODELS['gemini3']
+CIRCULATE = {'include_server_side_tool_invocations': True}   # Gemini 3: search and function tools in one request
+SEARCH = {'call_kw': {'search': 'l', **CIRCULATE}}   # per call: other providers refuse the Gemini keyword
+ADD = ToolCall('simple_add', {'a': 1, 'b': 2})
+
+
+def model_parts(req, n=1) -> list:
+    "The parts of the n-th model content of a recorded Gemini request."
+    return [c for c in req.body['contents'] if c['role'] == 'model'][n - 1]['parts']
+
+
+def kinds(parts) -> list:
+    return [next(k for k in p if k != 'thoughtSignature') for p in parts]
+
+
+def search_replies():
+    return [Reply(text='Searching and adding.', search=['otters', 'weasels'], tool_calls=[ADD],
+                  usage=dict(input=120, output=30)),
+            Reply(text='3; otters are weasels.', usage=dict(input=200, output=10))]
+
+
+# -- 1. server-side search on Gemini 3
+
+def test_the_stand_in_sends_gemini3_search_as_signed_tool_call_and_response_parts(standin):
+    standin.queue(search_replies()[0])
+    r = litellm.completion(G3, [{'role': 'user', 'content': 'Go.'}], web_search_options={}, **CIRCULATE,
+                           **standin.kwargs('gemini'))
+    inv, = r.choices[0].message.provider_specific_fields['server_side_tool_invocations']
+    assert inv['tool_type'] == 'GOOGLE_SEARCH_WEB' and inv['args'] == {'queries': ['otters', 'weasels']}
+    assert inv['thought_signature'] != inv['response_thought_signature']      # each part its own signature
+    assert r.choices[0].message.tool_calls[0].id.split('__thought__')[0].isalnum()   # the call's own id
+    standin.queue(Reply(text='No circulation asked.', search=['otters']))
+    plain = litellm.completion(G3, [{'role': 'user', 'content': 'Go.'}], web_search_options={}, **standin.kwargs('gemini'))
+    assert 'server_side_tool_invocations' not in (plain.choices[0].message.provider_specific_fields or {})
+
+
+def test_streamed_gemini3_search_leaves_the_same_hist_as_unstreamed():
+    (plain, p_srv), (streamed, s_srv) = both_ways(G3, search_replies(), **SEARCH)
+    assert clean(p_srv) == clean(s_srv) == []
+    assert comparable(streamed.hist) == comparable(plain.hist)
+    inv, = streamed.hist[1].provider_specific_fields['server_side_tool_invocations']
+    assert inv['args'] == {'queries': ['otters', 'weasels']}                   # the call's args are kept
+    assert {'thought_signature', 'response', 'response_thought_signature'} <= set(inv)
+    assert same_requests(p_srv, s_srv)
+
+
+def test_after_a_streamed_search_each_part_goes_back_with_its_own_signature():
+    chat, srv = converse(G3, search_replies(), stream=True, **SEARCH)
+    assert clean(srv) == []
+    sent = {kind: p for kind, p in zip(kinds(model_parts(srv.requests[1])), model_parts(srv.requests[1]))}
+    assert sent['toolCall']['toolCall']['args'] == {'queries': ['otters', 'weasels']}
+    inv, = chat.hist[1].provider_specific_fields['server_side_tool_invocations']
+    assert sent['toolCall']['thoughtSignature'] == inv['thought_signature']
+    assert sent['toolResponse']['thoughtSignature'] == inv['response_thought_signature']
+
+
+def test_the_stand_in_refuses_a_search_call_sent_back_with_another_parts_signature(standin):
+    standin.queue(search_replies()[0])
+    r = litellm.completion(G3, [{'role': 'user', 'content': 'Go.'}], web_search_options={}, **CIRCULATE,
+                           **standin.kwargs('gemini'))
+    inv, = r.choices[0].message.provider_specific_fields['server_side_tool_invocations']
+    body = {'contents': [{'role': 'user', 'parts': [{'text': 'Go.'}]},
+                         {'role': 'model', 'parts': [{'toolCall': {'toolType': 'GOOGLE_SEARCH_WEB', 'id': inv['id']},
+                                                      'thoughtSignature': inv['response_thought_signature']}]},
+                         {'role': 'user', 'parts': [{'text': 'And?'}]}]}
+    answer = httpx.post(f'{standin.url}/v1beta/models/gemini-3-flash-preview:generateContent', json=body)
+    assert answer.status_code == 400 and answer.json()['error']['status'] == 'INVALID_ARGUMENT'
+    assert answer.json()['error']['message'].startswith('Corrupted thought signature.')
+    assert 'a toolCall part' in standin.violations[0].error
+    standin.violations.clear()
+
+
+@pytest.mark.parametrize('to', ['anthropic', 'openai', 'gemini'])
+def test_after_gemini3_search_the_chat_continues_on_another_provider(to):
+    chat, srv = converse(G3, search_replies(), stream=True, **SEARCH)
+    after = switch(chat, MODELS[to])
+    assert clean(after) == []
+    sent = json.dumps(after.requests[-1].body)
+    assert 'Searching and adding.' in sent
+    if to != 'gemini': assert 'toolCall' not in sent and 'server_side_tool_invocations' not in sent
+
+
+def test_gemini3_search_usage_and_cost_are_the_same_streamed_or_not():
+    (plain, _), (streamed, _) = both_ways(G3, search_replies(), **SEARCH)
+    for chat in (plain, streamed):
+        assert (chat.use.input, chat.use.output, chat.use.calls) == (320, 40, 2)
+    assert streamed.use.search == plain.use.search == 2
+    assert streamed.use.cost == plain.use.cost > 0
+
+
+def test_invocations_from_separate_chunks_are_joined_call_with_response():
+    from lexi._assemble import joined_invocations
+    call = {'tool_type': 'GOOGLE_SEARCH_WEB', 'id': 'a1', 'args': {'queries': ['q']}, 'thought_signature': 'S1'}
+    answer = {'id': 'a1', 'tool_type': 'GOOGLE_SEARCH_WEB', 'response': {'r': 1}, 'thought_signature': 'S2',
+              'response_thought_signature': 'S2'}   # a response alone in its chunk, as LiteLLM reads it
+    stray = {'id': 'b2', 'tool_type': 'URL_CONTEXT', 'response': {}}
+    assert joined_invocations([call, answer, stray]) == [
+        {**call, 'response': {'r': 1}, 'response_thought_signature': 'S2'}, stray]
+    assert joined_invocations([{**call, 'response': {'r': 1}}]) == [{**call, 'response': {'r': 1}}]   # one chunk, both parts
