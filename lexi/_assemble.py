@@ -13,6 +13,10 @@ Measured on LiteLLM 1.106.2 by streaming and not streaming the same provider rep
   chunk's signatures; Gemini 3's `server_side_tool_invocations` (a server-side search's toolCall and its
   toolResponse, which arrive in separate chunks) keeps only the last chunk's, the response without the
   call's args and signature, so the next request would send the call back broken.
+- Gemini's thought parts, which a non-streamed reply lists as `thinking_blocks` without a signature, reach
+  a stream's chunks as reasoning_content only, so a streamed reply had no thinking blocks. (LiteLLM sends
+  the thought back from either; the history is the same with the block put back: one block for the
+  thinking, as Gemini sends it in one thought part.)
 Everything else (text, parallel tool calls, reasoning_content, message.thinking_blocks with
 signatures, annotations, usage with cache and reasoning tokens) stream_chunk_builder gets right.
 
@@ -91,6 +95,18 @@ def merged_provider_fields(deltas: list, thinking_blocks=None) -> dict:
     return merged
 
 
+# Providers whose non-streamed replies list Gemini's thought parts as thinking blocks without a signature.
+_UNSIGNED_THOUGHTS = frozenset({'gemini', 'vertex_ai', 'vertex_ai_beta'})
+
+
+def _thought_blocks(resp, msg) -> list | None:
+    """A streamed Gemini reply's thinking as the block a non-streamed one lists (its stream carries the thought
+    text as reasoning_content only); None for other providers, or when there is no thinking."""
+    if get(msg, 'thinking_blocks') or hidden_params(resp).get('custom_llm_provider') not in _UNSIGNED_THOUGHTS: return None
+    text = get(msg, 'reasoning_content')
+    return [{'type': 'thinking', 'thinking': text}] if text else None
+
+
 def restore_dropped(resp, chunks: list):
     "Fix `resp` (built by stream_chunk_builder from `chunks`) in place; returns it."
     served = hidden_params(resp).get('provider_response_model')
@@ -99,6 +115,7 @@ def restore_dropped(resp, chunks: list):
     msg = resp.choices[0].message
     if msg.content == '': msg.content = None
     deltas = [d for d in map(chunk_delta, chunks) if d is not None]
+    if blocks := _thought_blocks(resp, msg): msg.thinking_blocks = blocks
     fields = merged_provider_fields(deltas, get(msg, 'thinking_blocks'))
     msg.provider_specific_fields = fields or None
     return resp

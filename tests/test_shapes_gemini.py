@@ -9,7 +9,7 @@ import pytest
 
 from lexi.testing import Reply, Search, StandIn, ToolCall
 
-from test_shapes_kit import MODELS, both_ways, clean, comparable, converse, same_requests, switch
+from test_shapes_kit import MODELS, both_ways, clean, comparable, converse, renamed_ids, same_requests, switch
 
 G3 = MODELS['gemini3']
 CIRCULATE = {'include_server_side_tool_invocations': True}   # Gemini 3: search and function tools in one request
@@ -24,6 +24,18 @@ def model_parts(req, n=1) -> list:
 
 def kinds(parts) -> list:
     return [next(k for k in p if k != 'thoughtSignature') for p in parts]
+
+
+def events(srv, reply, model='gemini-2.5-flash', body=None) -> list:
+    "The stream events (parsed) the stand-in sends for `reply`."
+    srv.queue(reply)
+    body = body or {'contents': [{'role': 'user', 'parts': [{'text': 'Go.'}]}]}
+    raw = httpx.post(f'{srv.url}/v1beta/models/{model}:streamGenerateContent?alt=sse', json=body).text
+    return [json.loads(e[len('data: '):]) for e in raw.split('\r\n\r\n') if e.startswith('data: ')]
+
+
+def event_parts(evs) -> list:
+    return [ev['candidates'][0]['content']['parts'] for ev in evs]
 
 
 def search_replies():
@@ -110,3 +122,28 @@ def test_invocations_from_separate_chunks_are_joined_call_with_response():
     assert joined_invocations([call, answer, stray]) == [
         {**call, 'response': {'r': 1}, 'response_thought_signature': 'S2'}, stray]
     assert joined_invocations([{**call, 'response': {'r': 1}}]) == [{**call, 'response': {'r': 1}}]   # one chunk, both parts
+
+
+# -- 3. parallel calls arrive one call per stream event
+
+CALLS = [ToolCall('simple_add', {'a': i, 'b': 10 * i}) for i in (1, 2, 3)]
+
+
+def test_the_stand_in_streams_each_parallel_call_in_its_own_event(standin):
+    evs = event_parts(events(standin, Reply(text='Adding three.', tool_calls=CALLS)))
+    calls = [p for p in evs if any('functionCall' in x for x in p)]
+    assert [len(p) for p in calls] == [1, 1, 1]
+    assert [p[0]['functionCall']['args'] for p in calls] == [{'a': 1, 'b': 10}, {'a': 2, 'b': 20}, {'a': 3, 'b': 30}]
+    assert evs[-1] == [{'text': ''}]                          # the closing event carries the finish reason only
+
+
+@pytest.mark.parametrize('model', [MODELS['gemini'], G3])
+def test_parallel_calls_streamed_one_per_event_run_and_leave_the_same_hist(model):
+    replies = [Reply(text='Adding three.', tool_calls=CALLS, thinking='Three sums.'), Reply(text='11, 22 and 33.')]
+    (plain, p_srv), (streamed, s_srv) = both_ways(model, replies, call_kw={'think': 'l'})
+    assert clean(p_srv) == clean(s_srv) == []
+    assert renamed_ids(streamed.hist) == renamed_ids(plain.hist)
+    assert [m['content'] for m in streamed.hist if isinstance(m, dict) and m.get('role') == 'tool'] == ['11', '22', '33']
+    responses = [p for c in s_srv.requests[1].body['contents'] for p in c['parts'] if 'function_response' in p]
+    assert [p['function_response']['response'] for p in responses] == [{'content': v} for v in ('11', '22', '33')]
+    if model == G3: assert same_requests(p_srv, s_srv)      # Gemini 3's ids are its own: the requests match exactly

@@ -46,6 +46,20 @@ def comparable(hist: list) -> list:
     return out
 
 
+def renamed_ids(hist: list) -> list:
+    """`comparable(hist)` with tool-call ids renamed in order of appearance ('id0', 'id1', ...), for providers whose
+    ids LiteLLM makes up at random (Gemini 2.5 sends none); a Gemini signature inside an id is kept."""
+    names: dict = {}
+    def rename(i):
+        head, sep, sig = str(i).partition('__thought__')
+        return names.setdefault(head, f'id{len(names)}') + sep + sig
+    out = comparable(hist)
+    for m in out:
+        for tc in m.get('tool_calls') or []: tc['id'] = rename(tc['id'])
+        if m.get('role') == 'tool': m['tool_call_id'] = rename(m['tool_call_id'])
+    return out
+
+
 def conversation(req) -> dict:
     "A chat request body without what differs between a streamed request and a plain one."
     return {k: v for k, v in req.body.items() if k not in ('stream', 'stream_options')}
