@@ -14,36 +14,43 @@ of a chat, lexi marks:
    as `mk_msgs` counts them).
 
 Marks already in the history are replaced by these. Without caching, a caller's own marks are
-kept, the newest 4 at most.
+kept, the newest 4 at most. Positions are worked out from each message's prepared entry (lexi/_prepared.py),
+reading only the end of the history and the positions cache_idxs names, so a long history costs nothing here.
 """
 from __future__ import annotations
 
-from .msgs import MAX_CACHE_CKPTS, add_cache_ckpt, cache_positions, limit_cache_ckpts, remove_cache_ckpts
-from ._util import get
+from .msgs import MAX_CACHE_CKPTS, limit_cache_ckpts
 
-__all__ = ['place_ckpts', 'limit_ckpts']
-
-
-def _prev_end(msgs: list) -> int | None:
-    "Index of the last message of the request that produced the latest assistant reply."
-    for i in range(len(msgs) - 1, 0, -1):
-        if get(msgs[i], 'role') == 'assistant': return i - 1
-    return None
+__all__ = ['ckpt_positions', 'limit_ckpts']
 
 
-def place_ckpts(msgs: list,             # the history and this call's new messages (no system prompt, no prefill)
-                has_sp: bool,           # whether the request starts with a system prompt
-                cache_idxs=(-1,),       # positions to mark as well (see the module docstring)
-                ttl: str | None = None  # checkpoint lifetime
-                ) -> tuple[list, bool]:
-    "Copies of `msgs` with checkpoints, and whether the system prompt gets one too (never more than 4 in all)."
+def _named(entries: list, idxs: list) -> list:
+    """Indices of the messages `idxs` name, counting only the ones cache_idxs counts (`.cacheable`): read from the
+    start for positions >= 0 and from the end for negative ones, only as far as each position needs."""
+    out = []
+    for k in idxs:
+        order, want, seen = (range(len(entries)), k, 0) if k >= 0 else (range(len(entries) - 1, -1, -1), -k - 1, 0)
+        for i in order:
+            if not entries[i].cacheable: continue
+            if seen == want:
+                out.append(i)
+                break
+            seen += 1
+    return list(dict.fromkeys(out))
+
+
+def ckpt_positions(entries: list,       # the history and this call's new messages: objects with .role and .cacheable
+                   has_sp: bool,        # whether the request starts with a system prompt
+                   cache_idxs=(-1,)     # positions to mark as well (see the module docstring)
+                   ) -> tuple[list, bool]:
+    """Where this request's checkpoints go (message indices, at most 4 with the system prompt's), and whether the
+    system prompt gets one. Reads only the end of the history and the positions cache_idxs names."""
     sys_ckpt = has_sp and 0 in cache_idxs
     idxs = [i for i in cache_idxs if not (has_sp and i == 0)]
-    wanted = [len(msgs) - 1, _prev_end(msgs)] + sorted(cache_positions(msgs, idxs), reverse=True)
+    prev = next((i - 1 for i in range(len(entries) - 1, 0, -1) if entries[i].role == 'assistant'), None)
+    wanted = [len(entries) - 1, prev] + sorted(_named(entries, idxs), reverse=True)
     keep = list(dict.fromkeys(i for i in wanted if i is not None and i >= 0))[:MAX_CACHE_CKPTS - sys_ckpt]
-    out = [remove_cache_ckpts(m) for m in msgs]
-    for i in keep: out[i] = add_cache_ckpt(out[i], ttl)
-    return out, sys_ckpt
+    return keep, sys_ckpt
 
 
 def limit_ckpts(msgs: list) -> list:

@@ -26,6 +26,7 @@ from typing import Any, Callable, Mapping
 from . import _caps
 from ._backend import models as reachable_models
 from ._litellm import answered_model, count_tokens, stream_chunk
+from ._prepared import Prepared
 from ._request import build_request, check_kwargs, check_message, check_text
 from ._settings import Settings
 from ._util import get
@@ -34,7 +35,7 @@ from ._continue import Joiner, continue_message
 from .errors import EmptyResponseError, IncompleteResponseError, StructuredOutputError, UsageError, is_retryable, name_reply_error
 from .resilience import retry_wait
 from .structured import Output
-from .msgs import media_kinds, mk_msg
+from .msgs import mk_msg
 from .tools import local_calls, mk_tc_result
 from .usage import Use
 
@@ -78,11 +79,11 @@ class Log:
     received, and what the latest call spent. Responses are priced when usage is first read, not
     while a call runs (pricing right after each reply would compete with LiteLLM's own post-call work).
 
-    Messages are checked once (see `_request.check_message`): a whole history when it is set, then
-    at each call what was added since the last call (the call's own replies, and what the caller
-    appended). A message changed in place in the middle of the history is not checked again: that would
-    cost a pass over the whole history on every call."""
+    Messages are checked once (see `_request.check_message`): a whole history when it is set, then at each
+    call every message that is new or changed since the last call (its entry in `prepared`, see
+    lexi/_prepared.py: the call's own replies, what the caller appended, replaced or set a field of)."""
     def __init__(self, hist: list | None = None):
+        self.prepared = Prepared()   # what requests derive per message, reused while a message is unchanged
         self.hist, self.last_response = hist if hist is not None else [], None
         self._use, self._last_use, self._unpriced = Use(), Use(), []
 
@@ -93,18 +94,16 @@ class Log:
     def hist(self, value: list):
         for i, m in enumerate(value): check_message(m, f'hist[{i}]')
         self._hist = value
-        self._mark()
+        for e in self.prepared.entries(value): e.checked = True
 
-    def _mark(self):
-        "Remember how far the history is checked (its length and last message, to notice a replaced tail)."
-        self._checked = (len(self._hist), self._hist[-1] if self._hist else None)
-
-    def check_new(self):
-        "Check the messages added to the history since it was last checked (all of it if its tail was replaced)."
-        n, last = self._checked
-        if n > len(self._hist) or (n and self._hist[n - 1] is not last): n = 0
-        for i in range(n, len(self._hist)): check_message(self._hist[i], f'hist[{i}]')
-        self._mark()
+    def entries(self, new: list = ()) -> list:
+        "The prepared entry of each message of the history and then of `new`, each message checked once."
+        es = self.prepared.entries(self._hist + list(new))
+        for i, e in enumerate(es):
+            if not e.checked:
+                check_message(e.msg, f'hist[{i}]' if i < len(self._hist) else 'msg')
+                e.checked = True
+        return es
 
     def record(self, msgs: list, resp, model: str):
         "Add `msgs` to the history, and `resp` to the usage (priced as the model that answered it)."
@@ -148,7 +147,7 @@ def _thinking_claude(s: Settings, reach: list) -> list:
     return [m for m in reach if 'claude' in m.lower()] if s.think else []
 
 
-def _check(s: Settings, reach: list, msgs: list):
+def _check(s: Settings, reach: list, audio: bool):
     "UsageError, before anything is sent, for what a model the request may reach is known not to take."
     if s.think and (no := _caps.lacking(reach, _caps.has_reasoning)):
         raise UsageError(f'{_names(no)} does not support reasoning according to LiteLLM; call without think=.')
@@ -162,16 +161,16 @@ def _check(s: Settings, reach: list, msgs: list):
     if s.prefill and (claude := _thinking_claude(s, reach)):
         raise UsageError(f'{_names(claude)} takes no prefill with extended thinking (Anthropic: prefilling is only '
                          'available without it); drop prefill= or think=.')
-    if 'audio' in media_kinds(msgs) and (no := _caps.lacking(reach, _caps.takes_audio)):
+    if audio and (no := _caps.lacking(reach, _caps.takes_audio)):
         raise UsageError(f'{_names(no)} does not take audio input according to LiteLLM; use a model that does '
                          '(for example gemini/gemini-2.5-flash), or send a transcript as text.')
 
 
 def _check_sendable(s: Settings, new: list, log: Log):
-    "UsageError, before anything is sent, for a message (new, or added to hist since the last call), text or keyword LiteLLM cannot send."
+    """UsageError, before anything is sent, for a message (new, or new to hist since the last call), text or keyword
+    LiteLLM cannot send."""
     check_kwargs(s)
-    for m in new: check_message(m, 'msg')
-    log.check_new()
+    log.entries(new)
     for name in ('sp', 'prefill'):
         if isinstance(text := getattr(s, name), str): check_text(text, name)
 
@@ -189,7 +188,7 @@ def turn(s: Settings, msg, log: Log):
     reach = reachable_models(s.backend, s.model)
     new = [] if msg is None else [mk_msg(msg)]
     _check_sendable(s, new, log)
-    _check(s, reach, log.hist + new)
+    _check(s, reach, log.prepared.audio)
     return _steps(s, new, log, s.cache and _caps.wants_ckpts(reach), _output(s, reach), reach)
 
 
@@ -324,11 +323,12 @@ def _continued(s: Settings, resp, reply, pending: list, log: Log, n: int, final:
         if s.on_progress is not None: s.on_progress(count, s.max_continues, text)
         log.record([], resp, s.model)
         head = log.hist + pending
-        if seamless: kw = build_request(s, head, prefill=text.rstrip(), final=final, ckpts=ckpts, reach=reach)
+        if seamless:
+            kw = build_request(s, head, prefill=text.rstrip(), final=final, ckpts=ckpts, reach=reach, prepared=log.prepared)
         else:
             ask = mk_msg(continue_message(s.continue_prompt, count, s.max_continues, text))
             kw = build_request(s, head + [{'role': 'assistant', 'content': text}, ask], prefill=None, final=final,
-                               ckpts=ckpts, reach=reach)
+                               ckpts=ckpts, reach=reach, prepared=log.prepared)
         joiner = Joiner(text)
         resp, reply = yield from _send(s, kw, (lambda: _joining(joiner)), pending, None, log, n,
                                        partial=lambda: text + joiner.added)
@@ -355,7 +355,8 @@ def _steps(s: Settings, new: list, log: Log, ckpts: bool, out: Output | None, re
         # later turn that tools are used up.
         last_word = [mk_msg(s.final_prompt)] if final and rounds and s.final_prompt and not pending else []
         prefill = s.prefill if n == 1 else None
-        kw = build_request(s, log.hist + pending + last_word, prefill=prefill, final=final, ckpts=ckpts, reach=reach)
+        kw = build_request(s, log.hist + pending + last_word, prefill=prefill, final=final, ckpts=ckpts, reach=reach,
+                           prepared=log.prepared)
         kw = out.add_to(kw, final) if out else kw
         if s.stream and prefill: yield Show([stream_chunk(prefill)])
         views = out.partials if out else None

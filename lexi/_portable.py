@@ -39,7 +39,7 @@ from collections.abc import Mapping
 
 from . import _caps
 
-__all__ = ['for_models']
+__all__ = ['for_models', 'shaper', 'user_first']
 
 OPENING = '(Continuing an earlier conversation.)'   # the user turn put before an assistant-first history
 RAW_ARGS = '_raw_arguments'   # the key that carries arguments text that is not a JSON object
@@ -136,14 +136,27 @@ def _user_first(msgs: list) -> list:
     return msgs[:i] + [{'role': 'user', 'content': OPENING}] + msgs[i:]
 
 
-def for_models(msgs: list,   # the outgoing messages, plain dicts (already copies: changed freely)
-               models: list  # the LiteLLM models the request may reach
-               ) -> list:
-    "The messages in a form every one of `models` takes (see the module docstring)."
-    families = {_family(m) for m in models}
-    if families - {'openai'}: msgs = _user_first(msgs)
+def shaper(models: list  # the LiteLLM models a request may reach
+           ) -> tuple:
+    """How messages are shaped for `models`: a key naming that shaping (equal keys shape alike), the function
+    shaping one plain message dict, and whether a user turn must come first (see the module docstring)."""
+    families = frozenset(_family(m) for m in models)
     keep_fields = families <= {'anthropic', 'gemini', 'other'}
     keep_server = families == {'anthropic'}
     keep_ckpts = any(map(_caps.uses_cache_ckpts, models))
     rule = _id_rule(families)
-    return [_shape(m, keep_fields, keep_server, rule, keep_ckpts) for m in msgs]
+    shape = lambda m: _shape(m, keep_fields, keep_server, rule, keep_ckpts)   # noqa: E731
+    return (families, keep_ckpts), shape, bool(families - {'openai'})
+
+
+def user_first(msgs: list) -> list:
+    "`msgs` with a user turn in front when the first message after the system prompt is the assistant's."
+    return _user_first(msgs)
+
+
+def for_models(msgs: list,   # the outgoing messages, plain dicts (already copies: changed freely)
+               models: list  # the LiteLLM models the request may reach
+               ) -> list:
+    "The messages in a form every one of `models` takes (see the module docstring)."
+    _, shape, first = shaper(models)
+    return [shape(m) for m in (_user_first(msgs) if first else msgs)]

@@ -9,10 +9,11 @@ or server error, which looks retryable; `check_message` makes it a UsageError be
 from __future__ import annotations
 from collections.abc import Mapping
 
-from ._cache import limit_ckpts, place_ckpts
+from ._cache import ckpt_positions, limit_ckpts
 from ._litellm import is_router, sendable
-from ._portable import for_models
-from .msgs import add_cache_ckpt
+from ._portable import shaper, user_first
+from ._prepared import Prepared, fresh
+from .msgs import MAX_CACHE_CKPTS, add_cache_ckpt
 from ._settings import EFFORT, Settings
 from ._util import get
 from .errors import UsageError
@@ -25,17 +26,27 @@ def callable_backend(backend) -> bool:
     return backend is not None and not is_router(backend)
 
 
-def _messages(s: Settings, msgs: list, ckpts: bool, prefill: str | None, reach: list) -> list:
-    "System prompt, history and pending messages (checkpointed when `ckpts`), then the prefill."
-    sys_ckpt = False
-    if ckpts: msgs, sys_ckpt = place_ckpts(msgs, bool(s.sp), s.cache_idxs, s.ttl)
-    else: msgs = limit_ckpts(msgs)
+def _messages(s: Settings, msgs: list, ckpts: bool, prefill: str | None, reach: list, prepared: Prepared) -> list:
+    """System prompt, history and pending messages (checkpointed when `ckpts`), then the prefill, shaped for the
+    models the request may reach. What each message needs is kept in `prepared` from one request to the next,
+    so only new messages and this request's checkpoint positions are worked out anew. The engine verified the
+    history's entries when the call began (Log.entries); here a message at its old place is taken as unchanged."""
+    entries, (key, shape, first) = prepared.entries(msgs, verify=False), shaper(reach)
+    if ckpts:
+        marks, sys_ckpt = ckpt_positions(entries, bool(s.sp), s.cache_idxs)
+        body = [e.shaped(key, shape, False) for e in entries]
+        for i in marks: body[i] = shape(add_cache_ckpt(entries[i].bare(), s.ttl))
+    elif sum(e.ckpts for e in entries) <= MAX_CACHE_CKPTS:
+        sys_ckpt, body = False, [e.shaped(key, shape, True) for e in entries]
+    else:   # more marks of the caller's own than a request takes: the newest are kept (rare: worked out whole)
+        sys_ckpt, body = False, [shape(sendable(m)) for m in limit_ckpts(msgs)]
     head = []
     if s.sp:
         system = {'role': 'system', 'content': s.sp}
-        head = [add_cache_ckpt(system, s.ttl) if sys_ckpt else system]
-    tail = [{'role': 'assistant', 'content': prefill}] if prefill else []
-    return for_models([sendable(m) for m in head + msgs + tail], reach)
+        head = [shape(add_cache_ckpt(system, s.ttl) if sys_ckpt else system)]
+    tail = [shape({'role': 'assistant', 'content': prefill})] if prefill else []
+    out = list(map(fresh, head + body + tail))
+    return user_first(out) if first else out
 
 
 def build_request(s: Settings,           # the call's settings
@@ -43,10 +54,11 @@ def build_request(s: Settings,           # the call's settings
                   *, prefill: str | None,  # start of the reply to send, if any
                   final: bool,           # the last request the call may make: no tools, no search
                   ckpts: bool,           # place prompt-cache checkpoints (the provider needs them)
-                  reach: list | None = None  # the LiteLLM models the request may reach (default: s.model)
+                  reach: list | None = None,  # the LiteLLM models the request may reach (default: s.model)
+                  prepared: Prepared | None = None  # what earlier requests derived per message (None: derive all)
                   ) -> dict:
     "The keyword arguments of litellm.completion for one request."
-    kw = dict(model=s.model, messages=_messages(s, msgs, ckpts, prefill, reach or [s.model]))
+    kw = dict(model=s.model, messages=_messages(s, msgs, ckpts, prefill, reach or [s.model], prepared or Prepared()))
     if s.tools:
         kw['tools'] = list(s.tools)
         tc = 'none' if final else s.tool_choice

@@ -238,21 +238,27 @@ def limit_cache_ckpts(msgs: list,  # messages
 
 # ---------------------------------------------------------------- mk_msgs
 
-def _cacheable(m) -> bool:
+def ckpt_count(m) -> int:
+    "How many cache checkpoints message `m` carries."
+    return len(_locs(m))
+
+
+def cacheable(m) -> bool:
     "Messages cache_idxs count: not tool results, not assistant tool-call requests."
     role = get(m, 'role')
     return role not in ('tool', 'function') and not (role == 'assistant' and get(m, 'tool_calls'))
 
 
-def cache_positions(msgs: list, cache_idxs) -> list[int]:
-    "Indices in `msgs` that `cache_idxs` names, counting only cacheable messages; UsageError for bad idxs."
+def cache_positions(msgs: list, cache_idxs, elig: list | None = None) -> list[int]:
+    """Indices in `msgs` that `cache_idxs` names, counting only cacheable messages (`elig`: their indices, when
+    the caller knows them); UsageError for bad idxs."""
     idxs = (-1,) if cache_idxs is None else (cache_idxs,) if isinstance(cache_idxs, int) else tuple(cache_idxs)
     if any(isinstance(k, bool) or not isinstance(k, int) for k in idxs):
         raise UsageError(f"cache_idxs must be whole numbers (message positions), not {cache_idxs!r}.")
     if len(set(idxs)) > MAX_CACHE_CKPTS:
         raise UsageError(f"cache_idxs names {len(set(idxs))} positions but a request takes at most "
                          f"{MAX_CACHE_CKPTS} cache checkpoints; pass at most {MAX_CACHE_CKPTS}.")
-    elig = [i for i, m in enumerate(msgs) if _cacheable(m)]
+    if elig is None: elig = [i for i, m in enumerate(msgs) if cacheable(m)]
     return list(dict.fromkeys(elig[k] for k in idxs if -len(elig) <= k < len(elig)))
 
 
