@@ -254,10 +254,11 @@ def main():
         r = bench_stream(logging=logging)
         print(f"500-chunk stream (LiteLLM stream logging {'on' if logging else 'off'}): bare litellm {r['bare']*1000:.1f} ms, "
               f"Chat {r['lexi']*1000:.1f} ms, ratio {r['wall_ratio']:.3f} wall, {r['cpu_ratio']:.3f} client CPU (goal <= 1.05)")
-    import embed, fmt_curve, scale   # bench/embed.py, bench/fmt_curve.py and bench/scale.py, beside this file
+    import embed, fmt_curve, history, scale   # the other benchmarks in bench/, beside this file
     scale.main()
     embed.main()
     fmt_curve.main()
+    history.main()
 
 
 if __name__ == '__main__':

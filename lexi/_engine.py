@@ -20,6 +20,7 @@ after a validation error) is a new step type or a new branch here; drivers only 
 """
 from __future__ import annotations
 import itertools
+import os
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
@@ -28,7 +29,7 @@ from ._backend import models as reachable_models
 from ._litellm import answered_model, count_tokens, stream_chunk
 from ._prepared import Prepared
 from ._request import build_request, check_kwargs, check_message, check_text
-from ._settings import Settings
+from ._settings import Settings, secret_name
 from ._util import get
 from .cite import cite_footnote
 from ._continue import Joiner, continue_message
@@ -166,6 +167,26 @@ def _check(s: Settings, reach: list, audio: bool):
                          '(for example gemini/gemini-2.5-flash), or send a transcript as text.')
 
 
+def _given_credentials(kw: Mapping) -> bool:
+    """The call says where to send or how to sign in: api_key (or another credential keyword such as
+    aws_secret_access_key, azure_ad_token, vertex_credentials), a credential header, or api_base/base_url.
+    A server at a base URL of the caller's choosing decides itself what it needs (a LiteLLM proxy or a local
+    server may take no key at all), so lexi does not ask for the provider's key then."""
+    headers = [h for name in ('extra_headers', 'headers') if isinstance(kw.get(name), Mapping) for h in kw[name]]
+    return any(v is not None and (secret_name(k) or k in ('api_base', 'base_url')) for k, v in kw.items()) or \
+        any(secret_name(h) for h in headers)
+
+
+def _check_key(s: Settings, reach: list):
+    "UsageError, before anything is sent, when the provider's API key is not in the environment and nothing else gives one."
+    if s.backend is not None or _given_credentials(s.completion_kwargs): return   # a Router's deployments carry their own
+    for m in reach:
+        if names := _caps.missing_key(m):
+            state = 'is empty' if any(n in os.environ for n in names) else 'is not set'
+            raise UsageError(f'{" or ".join(names)} {state}, and {m} needs that API key: export it '
+                             f'(export {names[0]}=...), or pass api_key=... to the chat or the call. Nothing was sent.')
+
+
 def _check_sendable(s: Settings, new: list, log: Log):
     """UsageError, before anything is sent, for a message (new, or new to hist since the last call), text or keyword
     LiteLLM cannot send."""
@@ -258,10 +279,13 @@ def _interrupted(e: BaseException, send: Send, pending: list, prefill, log: Log,
                 f'lexi: chat.hist keeps the {step - 1} completed step(s) of this call.')
 
 
-def _tokens(s: Settings, kw: dict) -> int:
-    "A request's tokens as a rate limit counts them: LiteLLM's estimate of its input, plus max_tokens."
+def _tokens(s: Settings, kw: dict, log: Log) -> int:
+    """A request's tokens as a rate limit counts them: LiteLLM's estimate of its input, plus max_tokens. The
+    history's messages are counted once each and kept (lexi/_prepared.py), the system prompt for the request (a
+    prefill or the short user turn put before an assistant-first history adds a few tokens this leaves out)."""
     out = s.completion_kwargs.get('max_tokens') or s.completion_kwargs.get('max_completion_tokens') or 0
-    return count_tokens(s.model, kw['messages']) + int(out)
+    system = [m for m in kw['messages'] if m.get('role') == 'system']
+    return log.prepared.tokens(s.model) + count_tokens(s.model, system) + int(out)
 
 
 def _send(s: Settings, kw: dict, make_view, pending: list, prefill, log: Log, step: int, partial=None):
@@ -269,7 +293,7 @@ def _send(s: Settings, kw: dict, make_view, pending: list, prefill, log: Log, st
     `s.retries` times, waiting as lexi.resilience.retry_wait says); each attempt waits for the rate limit.
     `make_view` makes each streamed attempt's view (None: chunks as they are). Returns (response, its
     assistant message)."""
-    tokens = _tokens(s, kw) if s.rate_limit is not None and s.rate_limit.tpm else 0
+    tokens = _tokens(s, kw, log) if s.rate_limit is not None and s.rate_limit.tpm else 0
     for attempt in itertools.count(1):
         send = Send(kw, stream=s.stream, postproc=cite_footnote if s.stream else None,
                     view=make_view() if make_view and s.stream else None)

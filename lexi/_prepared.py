@@ -13,7 +13,7 @@ The cache is rebuilt from the history at each request, so what it holds for a me
 is released at the next request.
 """
 from __future__ import annotations
-from ._litellm import sendable
+from ._litellm import count_tokens, sendable
 from ._util import get
 from .msgs import cacheable, ckpt_count, media_kinds, remove_cache_ckpts
 
@@ -48,6 +48,12 @@ class Entry:
         if self._bare is None: self._bare = sendable(remove_cache_ckpts(self.msg)) if self.ckpts else self.plain()
         return self._bare
 
+    def count(self, model: str) -> int:
+        "The message's share of a request's prompt tokens for `model` (LiteLLM's estimate, counted once per model)."
+        if self.tokens is None: self.tokens = {}
+        if (n := self.tokens.get(model)) is None: n = self.tokens[model] = count_tokens(model, [self.plain()]) - _base(model)
+        return n
+
     def shaped(self, key, shape, marked: bool) -> dict:
         "The plain form (`marked`: with its own marks) shaped for the providers `key` names. Shared: copy it."
         k = (key, marked)
@@ -60,6 +66,10 @@ class Prepared:
     def __init__(self):
         self._entries: list[Entry] = []
         self.audio = False   # whether a message of the last entries() carries audio (some models take none)
+
+    def tokens(self, model: str) -> int:
+        "The prompt tokens of the messages of the last entries() for `model`, each message counted once and kept."
+        return sum(e.count(model) for e in self._entries)
 
     def entries(self, msgs: list, verify: bool = True) -> list[Entry]:
         """An entry per message of `msgs`, reusing those of unchanged messages; the kept entries become these.
@@ -77,6 +87,15 @@ class Prepared:
             append(e if e is not None and e.msg is m and e.snap == _snapshot(m) else Entry(m))
         self._entries, self.audio = out, any(e.audio for e in out) if verify else self.audio
         return out
+
+
+def _base(model: str) -> int:
+    "What LiteLLM's estimate counts for a request with no messages (the reply's priming), per model."
+    if (n := _BASES.get(model)) is None: n = _BASES[model] = count_tokens(model, [])
+    return n
+
+
+_BASES: dict = {}
 
 
 def fresh(d: dict) -> dict:

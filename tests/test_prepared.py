@@ -84,3 +84,25 @@ def test_a_copied_chat_keeps_its_own_entries():
     other.hist[0]['content'] = 'changed in the copy'
     chat('again'); other('again')
     assert chat.hist[0]['content'] == 'hi' and chat._log.prepared is not other._log.prepared
+
+
+def test_a_rate_limits_token_estimate_counts_each_history_message_once_and_matches_litellms_count(monkeypatch):
+    import litellm
+    from lexi import RateLimit
+    from lexi import _litellm
+    hist = [{'role': 'user', 'content': f'question {i} ' * 5} if i % 2 == 0 else Message(role='assistant', content=f'answer {i}')
+            for i in range(40)]
+    counted = []
+    real = _litellm.count_tokens
+    monkeypatch.setattr('lexi._prepared.count_tokens', lambda model, msgs: counted.append(len(msgs)) or real(model, msgs))
+    lim = RateLimit(tpm=10**9)
+    reserved = []
+    monkeypatch.setattr(lim, 'reserve', lambda tokens=0: reserved.append(tokens) or 0.0)
+    chat = Chat('openai/gpt-4.1', hist=hist, sp='Be brief.', rate_limit=lim, max_tokens=100, backend=Scripted('ok', repeat=True))
+    chat('one')
+    first = sum(counted)
+    chat('two')
+    assert sum(counted) - first <= 3                    # the second call counts only what is new
+    sent = [{'role': 'system', 'content': 'Be brief.'}] + [m if isinstance(m, dict) else {'role': 'assistant', 'content': m.content}
+                                                           for m in chat.hist[:-1]]
+    assert abs(reserved[-1] - (litellm.token_counter(model='openai/gpt-4.1', messages=sent) + 100)) <= 2
