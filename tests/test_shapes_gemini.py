@@ -147,3 +147,107 @@ def test_parallel_calls_streamed_one_per_event_run_and_leave_the_same_hist(model
     responses = [p for c in s_srv.requests[1].body['contents'] for p in c['parts'] if 'function_response' in p]
     assert [p['function_response']['response'] for p in responses] == [{'content': v} for v in ('11', '22', '33')]
     if model == G3: assert same_requests(p_srv, s_srv)      # Gemini 3's ids are its own: the requests match exactly
+
+
+# -- 2. thought signatures wherever Gemini puts them
+
+def signed_parts(parts) -> list:
+    "(kind, signed?) of each part, thought parts left out."
+    return [(next(k for k in p if k != 'thoughtSignature'), 'thoughtSignature' in p) for p in parts if not p.get('thought')]
+
+
+def test_the_stand_in_signs_as_gemini_does(standin):
+    ask = {'contents': [{'role': 'user', 'parts': [{'text': 'Go.'}]}]}
+    def parts(reply, model, stream=False, body=ask):
+        if stream: return [p for ps in event_parts(events(standin, reply, model, body)) for p in ps]
+        standin.queue(reply)
+        return httpx.post(f'{standin.url}/v1beta/models/{model}:generateContent', json=body).json()['candidates'][0]['content']['parts']
+    g3, g25 = 'gemini-3-flash-preview', 'gemini-2.5-flash'
+    assert signed_parts(parts(Reply(text='Hi.'), g3)) == [('text', True)]             # Gemini 3 always signs
+    assert signed_parts(parts(Reply(text='Hi.'), g25)) == [('text', False)]            # 2.5 only when it thought
+    assert signed_parts(parts(Reply(text='Hi there.'), g3, stream=True)) == [('text', False), ('text', False), ('text', True)]
+    two = parts(Reply(text='Adding.', tool_calls=CALLS[:2]), g3)
+    assert signed_parts(two) == [('text', False), ('functionCall', True), ('functionCall', False)]
+    assert all(len(p['functionCall']['id']) == 8 for p in two[1:])                      # Gemini 3's own call ids
+    assert all('id' not in p['functionCall'] for p in parts(Reply(tool_calls=CALLS[:2]), g25))
+    circulating = {**ask, 'toolConfig': {'includeServerSideToolInvocations': True}}
+    full = parts(Reply(text='Adding.', search=['q'], tool_calls=CALLS[:2]), g3, body=circulating)
+    assert signed_parts(full) == [('toolCall', True), ('toolResponse', True), ('text', False),
+                                  ('functionCall', True), ('functionCall', False)]   # three signatures, all different
+    assert len({p['thoughtSignature'] for p in full if 'thoughtSignature' in p}) == 3
+    moved = parts(Reply(text='Adding.', search=['q'], tool_calls=CALLS[:2], signed='search'), g3, body=circulating)
+    assert signed_parts(moved)[3] == ('functionCall', False)                            # the first call unsigned
+
+
+PLACEMENTS = {'call': None, 'text': 'text', 'text-and-call': ('text', 'call'), 'search-and-call': ('search', 'call'),
+              'search-only': 'search'}
+
+
+def placed(signed):
+    return [Reply(text='Adding.', search=['q'], tool_calls=CALLS[:2], signed=signed, usage=dict(input=90, output=20)),
+            Reply(text='3 and 7... and 33.', usage=dict(input=150, output=8))]
+
+
+@pytest.mark.parametrize('placement', list(PLACEMENTS))
+def test_a_tool_loop_sends_every_signature_back_where_gemini_put_it(placement):
+    (plain, p_srv), (streamed, s_srv) = both_ways(G3, placed(PLACEMENTS[placement]), **SEARCH)
+    assert clean(p_srv) == clean(s_srv) == []            # every signature back on its own part, none refused
+    assert comparable(streamed.hist) == comparable(plain.hist) and same_requests(p_srv, s_srv)
+    received = streamed.hist[1].provider_specific_fields['thought_signatures']
+    assert len(received) == {'call': 3, 'text': 1, 'text-and-call': 2, 'search-and-call': 3, 'search-only': 2}[placement]
+    sent = [p['thoughtSignature'] for p in model_parts(s_srv.requests[1]) if 'thoughtSignature' in p]
+    assert set(received) <= set(sent)                     # every signature Gemini sent goes back
+    first_call = next(p for p in model_parts(s_srv.requests[1]) if 'function_call' in p)
+    # an unsigned first call goes back with the placeholder Google documents (LiteLLM puts it there)
+    assert (first_call['thoughtSignature'] == PLACEHOLDER) == (placement in ('text', 'search-only'))
+    assert (plain.use.input, plain.use.output) == (streamed.use.input, streamed.use.output) == (240, 28)
+
+
+PLACEHOLDER = 'c2tpcF90aG91Z2h0X3NpZ25hdHVyZV92YWxpZGF0b3I='   # base64 of skip_thought_signature_validator
+
+
+@pytest.mark.parametrize('placement', list(PLACEMENTS))
+def test_a_chat_goes_from_gemini3_to_claude_and_openai_and_back_with_each_placement(placement):
+    chat, g3 = converse(G3, placed(PLACEMENTS[placement]), stream=True, **SEARCH)
+    claude = switch(chat, MODELS['anthropic'], [Reply(thinking='Add 5.', text='Claude adds.', tool_calls=[ToolCall('simple_add', {'a': 5})]),
+                                                'Claude: 5.'], think='l')
+    gpt = switch(chat, MODELS['openai'], [Reply(tool_calls=[ToolCall('simple_add', {'a': 6}, id='call_6')]), 'GPT: 6.'])
+    back = switch(chat, G3, [Reply(tool_calls=[ToolCall('simple_add', {'a': 7})]), 'Gemini: 7.'], srv=g3)
+    assert clean(claude) == clean(gpt) == clean(back) == []
+    assert [m.content for m in chat.hist if getattr(m, 'role', None) == 'assistant'][-1] == 'Gemini: 7.'
+    sent = json.dumps(back.requests[-2].body)
+    assert 'Claude adds.' in sent and 'GPT: 6.' in sent
+
+
+GEMINI3_PATH = '/v1beta/models/gemini-3-flash-preview:generateContent'
+
+
+def call_turn(sig=None):
+    part = {'functionCall': {'name': 'add', 'args': {'a': 1}, 'id': 'c1'}}
+    return [{'role': 'model', 'parts': [{**part, 'thoughtSignature': sig} if sig else part]},
+            {'role': 'user', 'parts': [{'functionResponse': {'name': 'add', 'response': {'content': '1'}, 'id': 'c1'}}]}]
+
+
+ASK = {'role': 'user', 'parts': [{'text': 'Add.'}]}
+SIGNATURE_RULES = {
+    'unsigned call in the current turn': ([ASK] + call_turn(), GEMINI3_PATH,
+                                          'Function call is missing a thought_signature in functionCall parts.'),
+    'a signature Gemini never sent': ([ASK] + call_turn('EgAbCdEf'), GEMINI3_PATH, 'Corrupted thought signature.'),
+    'unsigned call in an earlier turn': ([ASK] + call_turn() + [{'role': 'model', 'parts': [{'text': 'Done.'}]}, ASK],
+                                         GEMINI3_PATH, None),
+    'the placeholder': ([ASK] + call_turn(PLACEHOLDER), GEMINI3_PATH, None),
+    'Gemini 2.5 checks no signature': ([ASK] + call_turn('EgAbCdEf'), '/v1beta/models/gemini-2.5-flash:generateContent', None),
+}
+
+
+@pytest.mark.parametrize('case', list(SIGNATURE_RULES))
+def test_the_stand_in_checks_gemini3_signatures_as_gemini_does(standin, case):
+    contents, path, refused = SIGNATURE_RULES[case]
+    standin.queue('Fine.')
+    answer = httpx.post(standin.url + path, json={'contents': contents})
+    if refused is None:
+        assert answer.status_code == 200 and not standin.violations
+        return
+    assert answer.status_code == 400 and answer.json()['error']['message'].startswith(refused)
+    assert len(standin.violations) == 1 and standin.pending
+    standin.violations.clear()

@@ -94,10 +94,13 @@ def both_ways(model: str, replies: list, **kw):
     return converse(model, replies, stream=False, **kw), converse(model, replies, stream=True, **kw)
 
 
-def switch(chat: Chat, model: str, reply: Reply | str = 'Switched.', **kw):
-    "Continue `chat` on `model` (a new stand-in); returns that stand-in."
-    with StandIn() as srv:
-        srv.queue(reply)
+def switch(chat: Chat, model: str, reply: Reply | str | list = 'Switched.', srv: StandIn | None = None, **kw):
+    """Continue `chat` on `model` (answered by `reply`, or a list of replies); returns the stand-in that answered. Pass the stand-in an earlier part of the
+    conversation used (`srv`, started again on a new port) to come back to the same provider: a Gemini 3 backend
+    accepts only the thought signatures it sent itself."""
+    srv = srv or StandIn()
+    with srv:
+        srv.queue(*(reply if isinstance(reply, list) else [reply]))
         chat.model = model
         chat.settings = chat.settings.merge(**srv.kwargs(provider_of(model)))
         chat('And now?', **kw)

@@ -50,14 +50,25 @@ The rules, in the providers' words:
   followed by a turn with N function responses, and responses only follow a function call turn; a
   function call turn follows a user or function response turn (so it never comes first);
   function declaration names unique; function call args and function response values are objects.
+  Gemini 3 (a model named gemini-3 or later) also checks thought signatures, as Google documents them: in the
+  current turn (after the last user message that is not function responses) the first functionCall of
+  each model turn carries one ("Function call is missing a thought_signature in functionCall parts. ...");
+  every signature is one the stand-in sent, back on the kind of part it was sent on (a call's on that
+  call), or Google's skip_thought_signature_validator placeholder ("Corrupted thought signature."). LiteLLM
+  answers that 400 by sending the request again with placeholders, so the call succeeds and only
+  `srv.violations` (and the `standin` fixture) tells.
 `StandIn(strict=False)` (or setting `srv.strict = False`) turns the checks off, for a test that must
 send such requests and get scripted answers to them. (To test how code handles a provider's 400,
 script `Fault(400, ...)`: it answers a valid request.)
 
 What you can script (one item per request, first in first out, shared by all providers):
 - `Reply(text, tool_calls, thinking, signature, search, finish, usage, model, delay, event_delay, event_delay_from,
-  cut_after, chunk_size)`: a model answer. Whether it goes out as JSON or as a stream depends on
-  the request (`stream=True`, or Gemini's streaming endpoint).
+  cut_after, chunk_size, signed, caller)`: a model answer. Whether it goes out as JSON or as a stream depends on
+  the request (`stream=True`, or Gemini's streaming endpoint). `text` may be a list interleaving text, `Cited`
+  spans, `Thinking` blocks and `Search`es, in the order an Anthropic reply has them (think, say, search, think
+  again, answer); `thinking=` and `search=` put one block and a round of searches before the text.
+- `Search(query, error)`: a server-side web search; `error` (e.g. 'max_uses_exceeded') makes Anthropic's result
+  a `web_search_tool_result_error`. Searches side by side are one round.
 - `ToolCall(name, args, id)` in a Reply's tool_calls: `args` a dict, or the raw argument text as a str, sent
   as written where the provider can send it: OpenAI always, Anthropic in a stream (e.g. a call cut mid-way,
   '{"a": 1, "b'); elsewhere only text that is a JSON object (otherwise the stand-in answers with its own 400).
@@ -92,7 +103,8 @@ written), unless the Reply's usage sets input or cache counts itself.
 
 Usage (`Reply(usage=dict(...))`) is provider-neutral: `input` is every prompt token (cached ones
 included, as LiteLLM's `prompt_tokens` reports), `output` every completion token (reasoning
-included); `cache_read`, `cache_write` and `reasoning` are parts of those. On the wire:
+included); `cache_read`, `cache_write` and `reasoning` are parts of those; `search` the web search requests
+billed (default: the searches without an error). On the wire:
 - OpenAI: prompt/completion tokens, `cached_tokens`, `reasoning_tokens` (no cache writes).
   Streams carry usage only when the request sets `stream_options={'include_usage': True}`; the
   same holds for what LiteLLM reports for Anthropic and Gemini streams.
@@ -101,11 +113,25 @@ included); `cache_read`, `cache_write` and `reasoning` are parts of those. On th
 - Gemini: promptTokenCount, candidatesTokenCount (output minus reasoning), thoughtsTokenCount,
   cachedContentTokenCount (no cache writes).
 
-What LiteLLM 1.106 makes of some replies (real providers give the same results):
-- Gemini: the first functionCall part carries a thoughtSignature, so LiteLLM's id for that call
-  is '<id>__thought__<signature>' (the id is the ToolCall's, or LiteLLM's own `call_...`).
+What the providers send, and the stand-in with them (measured on real replies; `Reply` fields change them):
+- Gemini 3 signs every reply: the first functionCall part of a reply with calls, else the text (in a stream, the
+  closing empty chunk); with server-side search circulated (the request's toolConfig sets
+  includeServerSideToolInvocations, LiteLLM's `include_server_side_tool_invocations=True`), each search round
+  is a `toolCall` part and a `toolResponse` part with a signature each: up to three signatures in a reply. Real
+  replies sometimes sign the text or the search parts and leave the first functionCall unsigned:
+  `Reply(signed=('text',))`, `signed=('search',)`, `signed=('text', 'call')`. `signature=` gives the values,
+  one per signed part; otherwise they are derived from the reply (distinct per part). Gemini 2.5 signs only
+  when it thought. LiteLLM's id for a signed call is '<id>__thought__<signature>'.
+- Gemini 3 gives each functionCall its own 8-character `id`; Gemini 2.5 none (LiteLLM makes up 'call_...').
+- Gemini streams send each functionCall, toolCall and toolResponse part in its own event, and usage that grows
+  event by event (candidatesTokenCount counts the answer so far; thoughtsTokenCount the whole thinking).
 - Anthropic web search: LiteLLM lists the server-side `web_search` call (id 'srvtoolu_...') among
-  `message.tool_calls`; a tool loop must not try to run it.
+  `message.tool_calls`; a tool loop must not try to run it. Anthropic interleaves text, searches, results and
+  several thinking blocks; a search can fail (a web_search_tool_result_error in place of results), and
+  usage's web_search_requests counts the searches that ran (by default here: those without an error;
+  `usage={'search': n}` says otherwise). With search, a stream's message_start counts the request's own
+  input, message_delta the input with the results. tool_use and server tool blocks carry
+  `caller: {'type': 'direct'}`; some replies have none (`Reply(caller=False)`).
 - Gemini grounding: a cited span at the very start of the text has no startIndex on the wire, and
   LiteLLM makes no annotation for it.
 - Streams: LiteLLM's chunks name the requested model, not `Reply(model=...)`.
