@@ -6,13 +6,14 @@ request to a Router's model group may reach any of its deployments, so the chat 
 which of them are known to lack a capability.
 """
 from __future__ import annotations
+import os
 from functools import lru_cache
 from typing import Callable, Iterable
 
 from ._litellm import lm
 
 __all__ = ['model_info', 'provider', 'has_search', 'has_reasoning', 'takes_audio', 'takes_schema', 'uses_cache_ckpts',
-           'lacking', 'wants_ckpts']
+           'lacking', 'wants_ckpts', 'missing_key']
 
 # Providers whose prompt cache needs explicit checkpoints (cache_control) in the request.
 # OpenAI, DeepSeek and Gemini's implicit caching need none.
@@ -21,6 +22,16 @@ _CKPT_IF_CLAUDE = {'bedrock', 'bedrock_converse', 'vertex_ai', 'vertex_ai_beta',
 # LiteLLM turns checkpoints sent to Gemini into a separate cachedContents upload, which a chat turn
 # must not trigger behind the user's back.
 _CKPT_UPLOADS = {'gemini', 'vertex_ai', 'vertex_ai_beta'}
+# Providers whose key lexi checks before sending, and every environment variable LiteLLM (or the provider's SDK
+# under it) reads that key from, in LiteLLM 1.106 to 1.110: validate_environment names the first ones; the others
+# (OR_API_KEY, Anthropic's bearer token and workload identity, the OpenAI SDK's admin key) count as well. Other
+# providers are left to decide for themselves: Azure, Bedrock and Vertex take credentials from chains lexi cannot
+# see (profiles, instance roles, gcloud), local servers need none, and some read more names than LiteLLM checks.
+_KEY_VARS = {'openai': ('OPENAI_API_KEY', 'OPENAI_ADMIN_KEY'),
+             'anthropic': ('ANTHROPIC_API_KEY', 'ANTHROPIC_AUTH_TOKEN', 'ANTHROPIC_FEDERATION_RULE_ID'),
+             'gemini': ('GEMINI_API_KEY', 'GOOGLE_API_KEY'), 'openrouter': ('OPENROUTER_API_KEY', 'OR_API_KEY'),
+             'groq': ('GROQ_API_KEY',), 'deepseek': ('DEEPSEEK_API_KEY',), 'cerebras': ('CEREBRAS_API_KEY',),
+             'mistral': ('MISTRAL_API_KEY', 'MISTRAL_AZURE_API_KEY')}
 # Providers whose LiteLLM transform drops audio parts without a word (LiteLLM 1.106, anthropic_messages_pt).
 _DROPS_AUDIO = {'anthropic'}
 
@@ -75,6 +86,33 @@ def takes_audio(model: str) -> bool | None:
     audio for its provider; None when unknown or unset (given the benefit of the doubt)."""
     if provider(model) in _DROPS_AUDIO or model_info(model).get('supports_audio_input') is False: return False
     return None
+
+
+def missing_key(model: str) -> tuple[str, ...]:
+    """The environment variables `model`'s provider takes its API key from, as LiteLLM names them, when none of
+    them is set (nor a key set on the litellm module or a secret manager): the call would fail without one. ()
+    when a key is there, or for a provider lexi does not check (see _KEY_VARS). Cheap: one lookup per variable."""
+    p = provider(model)
+    names = _KEY_VARS.get(p)
+    if not names or _module_key(p): return ()
+    return _missing(model, tuple(bool(os.environ.get(n)) for n in names))
+
+
+def _module_key(p: str) -> bool:
+    "A key (or a secret manager) set on the litellm module itself, which LiteLLM reads before the environment."
+    mod = lm()
+    return any(getattr(mod, a, None) for a in ('api_key', f'{p}_key', 'secret_manager_client'))
+
+
+@lru_cache(maxsize=256)
+def _missing(model: str, present: tuple) -> tuple[str, ...]:
+    "What LiteLLM's validate_environment says `model` lacks, when none of its provider's variables is set (`present`)."
+    if any(present): return ()
+    try: said = lm().validate_environment(model=model).get('missing_keys') or []
+    except Exception: return ()
+    names = _KEY_VARS[provider(model)]
+    said = sorted(said, key=lambda n: names.index(n) if n in names else len(names))   # the usual name first
+    return tuple(said) or names[:1]   # set but empty: LiteLLM's check counts it, its request does not
 
 
 def uses_cache_ckpts(model: str) -> bool:

@@ -20,16 +20,16 @@ after a validation error) is a new step type or a new branch here; drivers only 
 """
 from __future__ import annotations
 import itertools
-import os
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
 from . import _caps
 from ._backend import models as reachable_models
 from ._litellm import answered_model, count_tokens, stream_chunk
+from ._precheck import check_key, check_something_sent
 from ._prepared import Prepared
 from ._request import build_request, check_kwargs, check_message, check_text
-from ._settings import Settings, secret_name
+from ._settings import Settings
 from ._util import get
 from .cite import cite_footnote
 from ._continue import Joiner, continue_message
@@ -167,26 +167,6 @@ def _check(s: Settings, reach: list, audio: bool):
                          '(for example gemini/gemini-2.5-flash), or send a transcript as text.')
 
 
-def _given_credentials(kw: Mapping) -> bool:
-    """The call says where to send or how to sign in: api_key (or another credential keyword such as
-    aws_secret_access_key, azure_ad_token, vertex_credentials), a credential header, or api_base/base_url.
-    A server at a base URL of the caller's choosing decides itself what it needs (a LiteLLM proxy or a local
-    server may take no key at all), so lexi does not ask for the provider's key then."""
-    headers = [h for name in ('extra_headers', 'headers') if isinstance(kw.get(name), Mapping) for h in kw[name]]
-    return any(v is not None and (secret_name(k) or k in ('api_base', 'base_url')) for k, v in kw.items()) or \
-        any(secret_name(h) for h in headers)
-
-
-def _check_key(s: Settings, reach: list):
-    "UsageError, before anything is sent, when the provider's API key is not in the environment and nothing else gives one."
-    if s.backend is not None or _given_credentials(s.completion_kwargs): return   # a Router's deployments carry their own
-    for m in reach:
-        if names := _caps.missing_key(m):
-            state = 'is empty' if any(n in os.environ for n in names) else 'is not set'
-            raise UsageError(f'{" or ".join(names)} {state}, and {m} needs that API key: export it '
-                             f'(export {names[0]}=...), or pass api_key=... to the chat or the call. Nothing was sent.')
-
-
 def _check_sendable(s: Settings, new: list, log: Log):
     """UsageError, before anything is sent, for a message (new, or new to hist since the last call), text or keyword
     LiteLLM cannot send."""
@@ -208,8 +188,10 @@ def turn(s: Settings, msg, log: Log):
     "Check one call and return its engine (a generator, not yet started); see the module docstring."
     reach = reachable_models(s.backend, s.model)
     new = [] if msg is None else [mk_msg(msg)]
+    check_something_sent(new, log.hist)
     _check_sendable(s, new, log)
     _check(s, reach, log.prepared.audio)
+    check_key(s, reach)
     return _steps(s, new, log, s.cache and _caps.wants_ckpts(reach), _output(s, reach), reach)
 
 
