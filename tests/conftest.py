@@ -12,3 +12,15 @@ os.environ['LITELLM_LOCAL_ANTHROPIC_BETA_HEADERS'] = 'True'
 # No test may depend on a real key: remove any the developer's shell carries.
 for _k in [k for k in os.environ if k.endswith('_API_KEY') or k.endswith('_API_BASE')]:
     del os.environ[_k]
+
+
+import pytest   # noqa: E402  (after the environment is set: nothing above may import LiteLLM first)
+
+
+@pytest.fixture
+def shell():
+    "A running IPython shell (as in a notebook), removed afterwards."
+    from IPython.core.interactiveshell import InteractiveShell
+    sh = InteractiveShell.instance()
+    yield sh
+    InteractiveShell.clear_instance()

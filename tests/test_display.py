@@ -5,7 +5,6 @@ import random
 
 import litellm
 import pytest
-from IPython.core.interactiveshell import InteractiveShell
 from litellm import ModelResponse
 from litellm.types.utils import Delta, Message, ModelResponseBase, ModelResponseStream, StreamingChoices, Usage
 
@@ -42,13 +41,6 @@ def test_render_message_handles_dicts_part_lists_and_empty_replies():
     assert render_message({'role': 'assistant', 'content': None}) == '*(empty reply)*'
     assert render_response(Message(content='hi', role='assistant')) == 'hi'   # no details list for a bare message
 
-
-@pytest.fixture
-def shell():
-    "A running IPython shell (as in a notebook), removed afterwards."
-    sh = InteractiveShell.instance()
-    yield sh
-    InteractiveShell.clear_instance()
 
 
 def test_register_notebook_display_is_a_no_op_without_ipython():

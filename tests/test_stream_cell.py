@@ -14,13 +14,6 @@ MODEL = 'anthropic/claude-sonnet-4-5'
 STORY = 'Once upon a time, a fox found a *very* old map.'
 
 
-@pytest.fixture
-def shell():
-    "A running IPython shell (as in a notebook), removed afterwards."
-    sh = InteractiveShell.instance()
-    yield sh
-    InteractiveShell.clear_instance()
-
 
 class FakeClock:
     "A monotonic clock that moves only by `step` per reading."
