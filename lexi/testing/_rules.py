@@ -37,7 +37,9 @@ def _first_duplicate(names) -> str | None:
 # `tool_result` blocks immediately after: ..."; "messages.N.content.K: unexpected `tool_use_id` found in
 # `tool_result` blocks: ..."; "messages.N.content.K.tool_use.input: Input should be a valid dictionary";
 # (Claude 4.6 and later) "This model does not support assistant message prefill. The conversation must end with
-# a user message.".
+# a user message."; with thinking on, mid tool loop: "messages.N.content.0.type: Expected `thinking` or
+# `redacted_thinking`, but found `text`. When `thinking` is enabled, a final `assistant` message must start with a
+# thinking block ...".
 
 def _anthropic_cache_blocks(body: dict) -> int:
     "Blocks carrying cache_control: system blocks, tools, message blocks (and blocks inside tool results)."
@@ -131,6 +133,22 @@ def _refuses_prefill(model) -> bool:
     return bool(m) and (int(m.group(1)), int(m.group(2) or 0)) >= (4, 6)
 
 
+def _anthropic_thinking_first(body: dict, msgs: list) -> str | None:
+    """With thinking on, mid tool loop (the last message carries tool results), the assistant message before
+    it starts with its thinking block: the one signed block Anthropic checks is sent back unchanged."""
+    thinking = body.get('thinking') if isinstance(body.get('thinking'), dict) else {}
+    if thinking.get('type') not in ('enabled', 'adaptive') or len(msgs) < 2: return None
+    last, prev = msgs[-1], msgs[-2]
+    if last.get('role') != 'user' or not _ids(last, 'tool_result', 'tool_use_id') or prev.get('role') != 'assistant': return None
+    first = (_blocks(prev) or [{}])[0].get('type')
+    if first in ('thinking', 'redacted_thinking'): return None
+    return (f'messages.{len(msgs) - 2}.content.0.type: Expected `thinking` or `redacted_thinking`, but found `{first}`. '
+            'When `thinking` is enabled, a final `assistant` message must start with a thinking block (preceeding the '
+            'lastmost set of `tool_use` and `tool_result` blocks). We recommend you include thinking blocks from '
+            'previous turns. To avoid this requirement, disable `thinking`. Please consult our documentation at '
+            'https://docs.claude.com/en/docs/build-with-claude/extended-thinking')
+
+
 def anthropic_violation(body: dict) -> str | None:
     "The first Anthropic Messages API rule `body` breaks, or None."
     msgs = [m for m in body.get('messages') or [] if isinstance(m, dict)]
@@ -143,7 +161,7 @@ def anthropic_violation(body: dict) -> str | None:
     n = _anthropic_cache_blocks(body)
     if n > _MAX_CACHE_BLOCKS: return f'A maximum of {_MAX_CACHE_BLOCKS} blocks with cache_control may be provided. Found {n}.'
     return (_anthropic_content(body, msgs) or _anthropic_ids(msgs) or _anthropic_inputs(msgs)
-            or _anthropic_tools_answered(msgs))
+            or _anthropic_tools_answered(msgs) or _anthropic_thinking_first(body, msgs))
 
 
 # -- OpenAI /chat/completions. Its 400 messages (param 'messages.[N].role'): "An assistant message with
