@@ -21,7 +21,6 @@ returns more, dropping the oldest pre-existing ones first.
 """
 from __future__ import annotations
 import copy
-import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any

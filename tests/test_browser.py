@@ -3,7 +3,6 @@ stream, a formatted tool loop, a chat) is executed, exported with nbconvert's de
 Chromium (Debian's `chromium`, which `make test` installs). No handler or script from the replies may run, and
 lexi's own tool blocks must be there. A control cell shows the same payload as raw HTML on purpose, to prove the
 browser does run such handlers here."""
-import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -22,7 +21,6 @@ def payload(mark: str) -> str:
 
 
 SETUP = '''
-import os
 from lexi import Chat, display_stream, hist2fmt
 from lexi.testing import StandIn, Reply, ToolCall
 from IPython.display import HTML, Markdown

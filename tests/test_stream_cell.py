@@ -4,7 +4,6 @@ and any stream already started, ended or superseded by its state. `repr` never s
 import sys
 
 import pytest
-from IPython.core.interactiveshell import InteractiveShell
 from pydantic import BaseModel
 
 from lexi import AsyncChat, Chat
