@@ -72,9 +72,15 @@ What you can script (one item per request, first in first out, shared by all pro
 - `ToolCall(name, args, id)` in a Reply's tool_calls: `args` a dict, or the raw argument text as a str, sent
   as written where the provider can send it: OpenAI always, Anthropic in a stream (e.g. a call cut mid-way,
   '{"a": 1, "b'); elsewhere only text that is a JSON object (otherwise the stand-in answers with its own 400).
-- `Fault(status, message, retry_after)`: an HTTP error with the provider's error body (and a
-  Retry-After header if given). LiteLLM maps it to its exceptions (429 -> RateLimitError,
-  500 -> InternalServerError, 503 -> ServiceUnavailableError; Anthropic's 529 -> InternalServerError).
+- `Fault(status, message, retry_after)`: an HTTP error with the provider's error body, in the provider's own
+  words when `message` is None: Anthropic's {'type': 'error', 'error': {'type', 'message'}, 'request_id'} (529 is
+  overloaded_error 'Overloaded') with a request-id header; Gemini's {'error': {'code', 'message', 'status'}}
+  (429 RESOURCE_EXHAUSTED with `details`: QuotaFailure, Help and, given retry_after, a RetryInfo 'retryDelay',
+  where Gemini says how long to wait; 503 UNAVAILABLE 'The model is overloaded. ...'); OpenAI's
+  {'error': {'message', 'type', 'param', 'code'}}. `retry_after` is also sent as a Retry-After header (Anthropic
+  and OpenAI send one; Gemini puts the wait in the body only). LiteLLM maps them to its exceptions (429 ->
+  RateLimitError, 500 -> InternalServerError, OpenAI's 503 -> ServiceUnavailableError; Anthropic's 529 and
+  Gemini's 503 -> InternalServerError).
 - `Embeddings(vectors)`: the answer to an embeddings request.
 - `srv.queue_raw(body, status, content_type, headers)`: a body sent exactly as given.
 `GET /models` is not scripted: it lists `srv.models`.
@@ -94,7 +100,10 @@ connection without the end of the chunked body, as a dropped connection looks; L
 `litellm.exceptions.MidStreamFallbackError` (wrapping an APIConnectionError) while the stream is
 read, after the chunks before the cut. On a non-stream request `cut_after` drops the connection
 without an answer. N counts events: OpenAI chunks (the first carries only the role), Anthropic
-events (message_start, content_block_start, ping, deltas, ...), Gemini chunks.
+events (message_start, content_block_start, ping, deltas, ...), Gemini chunks. `Reply(cut_after=N,
+fault=Fault(529))` ends the stream after N events with the provider's error event instead (Anthropic's
+`event: error` with overloaded_error, a Gemini or OpenAI `data: {"error": ...}` line), as a provider that fails
+part-way does.
 
 Prompt cache (`StandIn(prompt_cache=True)`): Anthropic replies then report cache reads and writes as
 Anthropic's documented rule gives them for the request's cache_control marks (see lexi/testing/_cache.py:
@@ -146,10 +155,11 @@ from ._script import Citation, Cited, Embeddings, Fault, Ids, Raw, Reply, Reques
 from ._server import Server
 from ._scripted import Scripted, model_response, response_chunks
 from ._cache import PromptCache
+from ._window import Window
 from ..errors import UsageError
 
 __all__ = ['StandIn', 'Reply', 'ToolCall', 'Cited', 'Citation', 'Thinking', 'Search', 'Embeddings', 'Fault', 'Request',
-           'PROVIDERS', 'DEFAULT_MODELS', 'Scripted', 'model_response', 'response_chunks']
+           'PROVIDERS', 'DEFAULT_MODELS', 'Scripted', 'model_response', 'response_chunks', 'Window']
 
 PROVIDERS = ('openai', 'anthropic', 'gemini')
 DEFAULT_MODELS = ('gpt-4.1', 'gpt-4.1-mini', 'text-embedding-3-small')
@@ -164,7 +174,8 @@ class StandIn:
     Attributes: `requests` (every `Request` received, in order), `unscripted` (requests the
     stand-in answered with its own error: nothing scripted, wrong item type, unknown path),
     `violations` (requests refused for breaking a provider rule), `strict` (check provider
-    rules; may be changed), `models` (what GET /models lists; a list you may change), `url` (base URL).
+    rules; may be changed), `models` (what GET /models lists; a list you may change), `url` (base URL),
+    `window` (None, or a `Window(limit, seconds)`: a provider's request quota, answered with 429s beyond it).
     """
 
     def __init__(self,
@@ -175,6 +186,7 @@ class StandIn:
         self.models: list[str] = list(DEFAULT_MODELS if models is None else models)
         self.prompt_cache = PromptCache() if prompt_cache else None
         self.strict = strict
+        self.window: Window | None = None   # a request quota to enforce (lexi/testing/_window.py)
         self.requests: list[Request] = []
         self.unscripted: list[Request] = []
         self.violations: list[Request] = []

@@ -8,7 +8,7 @@ import json
 
 from ._script import Search, Thinking, Tokens, Turn, pieces, signatures, sse
 
-__all__ = ['reply_json', 'reply_events', 'error_body', 'STOP_REASONS']
+__all__ = ['reply_json', 'reply_events', 'error_body', 'error_event', 'MESSAGES', 'STOP_REASONS']
 
 STOP_REASONS = {'stop': 'end_turn', 'length': 'max_tokens', 'tool_calls': 'tool_use', 'content_filter': 'refusal'}
 _ERRORS = {400: 'invalid_request_error', 401: 'authentication_error', 402: 'billing_error', 403: 'permission_error',
@@ -17,10 +17,26 @@ _ERRORS = {400: 'invalid_request_error', 401: 'authentication_error', 402: 'bill
 _DIRECT = {'type': 'direct'}
 
 
+# Anthropic's own wording for errors a test scripts without a message (its docs' error examples).
+MESSAGES = {400: 'There was an issue with the format or content of your request.', 401: 'invalid x-api-key',
+            403: 'Your API key does not have permission to use the specified resource.',
+            404: 'The requested resource could not be found.', 413: 'Request exceeds the maximum allowed number of bytes.',
+            429: 'Number of request tokens has exceeded your per-minute rate limit '
+                 '(https://docs.claude.com/en/api/rate-limits); see the response headers for current usage. Please '
+                 'reduce the prompt length or the maximum tokens requested, or try again later.',
+            500: 'Internal server error', 504: 'Request timed out.', 529: 'Overloaded'}
+
+
 def error_body(status: int, message: str, request_id: str = 'req_011standin') -> dict:
-    "Anthropic's error body: {'type': 'error', 'error': {'type', 'message'}, 'request_id'}."
+    "Anthropic's error body: {'type': 'error', 'error': {'type', 'message'}, 'request_id'} (the wait goes in a header)."
     typ = _ERRORS.get(status, 'api_error' if status >= 500 else 'invalid_request_error')
     return {'type': 'error', 'error': {'type': typ, 'message': message}, 'request_id': request_id}
+
+
+def error_event(status: int, message: str) -> bytes:
+    "The `error` event Anthropic sends when a stream fails after it began (e.g. overloaded_error)."
+    typ = _ERRORS.get(status, 'api_error' if status >= 500 else 'invalid_request_error')
+    return sse({'type': 'error', 'error': {'type': typ, 'message': message}}, 'error')
 
 
 def _usage(t: Tokens, start: bool = False, long_ttl: bool = False, searched: bool = False) -> dict:

@@ -23,7 +23,7 @@ from urllib.parse import urlparse
 
 from ._script import Cited, Reply, Search, Thinking, Tokens, Turn, pieces, signatures, sse
 
-__all__ = ['reply_json', 'reply_events', 'error_body', 'FINISH_REASONS', 'is_gemini3', 'circulates']
+__all__ = ['reply_json', 'reply_events', 'error_body', 'error_event', 'MESSAGES', 'FINISH_REASONS', 'is_gemini3', 'circulates']
 
 FINISH_REASONS = {'stop': 'STOP', 'length': 'MAX_TOKENS', 'tool_calls': 'STOP', 'content_filter': 'SAFETY'}
 _STATUSES = {400: 'INVALID_ARGUMENT', 401: 'UNAUTHENTICATED', 403: 'PERMISSION_DENIED', 404: 'NOT_FOUND',
@@ -48,10 +48,38 @@ def circulates(body) -> bool:
     return isinstance(cfg, dict) and bool(cfg.get('includeServerSideToolInvocations'))
 
 
-def error_body(status: int, message: str) -> dict:
-    "Gemini's error body: {'error': {'code', 'message', 'status'}}."
-    return {'error': {'code': status, 'message': message,
-                      'status': _STATUSES.get(status, 'INTERNAL' if status >= 500 else 'FAILED_PRECONDITION')}}
+# Gemini's own wording for errors a test scripts without a message.
+MESSAGES = {400: 'Request contains an invalid argument.', 403: 'The caller does not have permission',
+            404: 'Requested entity was not found.',
+            429: 'You exceeded your current quota, please check your plan and billing details. For more information '
+                 'on this error, head to: https://ai.google.dev/gemini-api/docs/rate-limits.',
+            500: 'An internal error has occurred. Please retry or report in '
+                 'https://developers.generativeai.google/guide/troubleshooting',
+            503: 'The model is overloaded. Please try again later.',
+            504: 'Deadline expired before operation could complete.'}
+
+
+def error_body(status: int, message: str, retry_after: float | None = None) -> dict:
+    """Gemini's error body: {'error': {'code', 'message', 'status'}}. A 429 (RESOURCE_EXHAUSTED) also carries
+    `details`: the quota that ran out, a help link and, when it says how long to wait, a RetryInfo (`retryDelay`,
+    e.g. '43s'): Gemini gives the wait there, in the body."""
+    err = {'code': status, 'message': message,
+           'status': _STATUSES.get(status, 'INTERNAL' if status >= 500 else 'FAILED_PRECONDITION')}
+    if status == 429:
+        err['details'] = [
+            {'@type': 'type.googleapis.com/google.rpc.QuotaFailure', 'violations': [
+                {'quotaMetric': 'generativelanguage.googleapis.com/generate_content_paid_tier_input_token_count',
+                 'quotaId': 'GenerateContentPaidTierInputTokensPerModelPerMinute', 'quotaValue': '1000000'}]},
+            {'@type': 'type.googleapis.com/google.rpc.Help',
+             'links': [{'description': 'Learn more about Gemini API quotas', 'url': 'https://ai.google.dev/gemini-api/docs/rate-limits'}]}]
+        if retry_after is not None:
+            err['details'].append({'@type': 'type.googleapis.com/google.rpc.RetryInfo', 'retryDelay': f'{retry_after:g}s'})
+    return {'error': err}
+
+
+def error_event(status: int, message: str) -> bytes:
+    "The event a Gemini stream ends with when it fails after it began: the error body as a data line."
+    return sse(error_body(status, message), sep=_SEP)
 
 
 def _usage(t: Tokens, prompt_only: bool = False, visible: int | None = None) -> dict:

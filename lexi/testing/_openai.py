@@ -11,7 +11,7 @@ import time
 
 from ._script import Embeddings, Reply, Request, Tokens, Turn, pieces, sse
 
-__all__ = ['reply_json', 'reply_events', 'embeddings_json', 'models_json', 'error_body']
+__all__ = ['reply_json', 'reply_events', 'embeddings_json', 'models_json', 'error_body', 'error_event', 'MESSAGES']
 
 # status -> (error type, error code), as OpenAI reports them
 _ERRORS = {400: ('invalid_request_error', None), 401: ('invalid_request_error', 'invalid_api_key'),
@@ -20,10 +20,25 @@ _ERRORS = {400: ('invalid_request_error', None), 401: ('invalid_request_error', 
            429: ('requests', 'rate_limit_exceeded'), 500: ('server_error', None), 503: ('server_error', None)}
 
 
-def error_body(status: int, message: str) -> dict:
-    "OpenAI's error body: {'error': {'message', 'type', 'param', 'code'}}."
+# OpenAI's own wording for errors a test scripts without a message.
+MESSAGES = {400: "We could not parse the JSON body of your request.",
+            401: 'Incorrect API key provided. You can find your API key at https://platform.openai.com/account/api-keys.',
+            404: 'The model does not exist or you do not have access to it.',
+            429: 'Rate limit reached on tokens per min (TPM). Please try again later. '
+                 'Visit https://platform.openai.com/account/rate-limits to learn more.',
+            500: 'The server had an error while processing your request. Sorry about that!',
+            503: 'The engine is currently overloaded, please try again later.'}
+
+
+def error_body(status: int, message: str, retry_after: float | None = None) -> dict:
+    "OpenAI's error body: {'error': {'message', 'type', 'param', 'code'}} (the wait goes in headers)."
     typ, code = _ERRORS.get(status, ('server_error' if status >= 500 else 'invalid_request_error', None))
     return {'error': {'message': message, 'type': typ, 'param': None, 'code': code}}
+
+
+def error_event(status: int, message: str) -> bytes:
+    "The event an OpenAI stream ends with when it fails after it began: the error body as a data line."
+    return sse(error_body(status, message))
 
 
 def _usage(t: Tokens) -> dict:

@@ -141,6 +141,7 @@ class Reply:
     chunk_size: int | None = None              # stream: text piece length; None: one piece per word
     signed: str | Sequence[str] | None = None  # Gemini: parts with a thought signature ('text', 'search', 'call'); None: as Gemini does
     caller: bool = True                        # Anthropic: tool_use and server tool blocks carry `caller` (some replies have none)
+    fault: 'Fault | None' = None               # stream: after cut_after events, end with this error as the provider's error event
 
     def __post_init__(self):
         self.tool_calls = (self.tool_calls,) if isinstance(self.tool_calls, ToolCall) else tuple(self.tool_calls)
@@ -157,6 +158,8 @@ class Reply:
             raise UsageError(f'Reply(usage=...) keys must be among {sorted(_USAGE_KEYS)}; got {sorted(self.usage)}.')
         if self.cut_after is not None and self.cut_after < 0: raise UsageError('Reply(cut_after=N) needs N >= 0.')
         if self.chunk_size is not None and self.chunk_size < 1: raise UsageError('Reply(chunk_size=N) needs N >= 1.')
+        if self.fault is not None and not (isinstance(self.fault, Fault) and self.cut_after is not None):
+            raise UsageError('Reply(fault=Fault(...)) needs cut_after=N too: the stream fails with that error after N events.')
         for p in self.items:
             if not isinstance(p, (str, Cited, Thinking, Search)):
                 raise UsageError('Reply(text=[...]) items must be str, Cited, Thinking or Search.')

@@ -25,7 +25,7 @@ from ._rules import violation
 from ._script import Embeddings, Fault, Raw, Reply, Request, Turn, resolve_tokens
 from ..errors import UsageError
 
-__all__ = ['Server', 'Answer', 'route', 'plan', 'make_request', 'RENDERERS']
+__all__ = ['Server', 'Answer', 'route', 'plan', 'make_request', 'fault_message', 'RENDERERS']
 
 RENDERERS = {'openai': openai, 'anthropic': anthropic, 'gemini': gemini}
 _SECRET_HEADERS = frozenset({'authorization', 'x-api-key', 'x-goog-api-key', 'api-key', 'proxy-authorization',
@@ -68,11 +68,13 @@ def _json_answer(status: int, body, headers=(), delay: float = 0.0) -> Answer:
     return Answer(status, [('Content-Type', 'application/json'), *headers], data, delay=delay)
 
 
-def _error(owner, req: Request, status: int, message: str, headers=(), delay: float = 0.0) -> Answer:
+def _error(owner, req: Request, status: int, message: str, headers=(), delay: float = 0.0,
+           retry_after: float | None = None) -> Answer:
     provider = req.provider if req.provider in RENDERERS else 'openai'
-    body = (anthropic.error_body(status, message, owner.ids.req()) if provider == 'anthropic'
-            else RENDERERS[provider].error_body(status, message))
-    return _json_answer(status, body, headers, delay)
+    if provider == 'anthropic':   # Anthropic names every answer's request in a header and in an error body
+        rid = owner.ids.req()
+        return _json_answer(status, anthropic.error_body(status, message, rid), [*headers, ('request-id', rid)], delay)
+    return _json_answer(status, RENDERERS[provider].error_body(status, message, retry_after), headers, delay)
 
 
 def _own_error(owner, req: Request, status: int, message: str) -> Answer:
@@ -94,11 +96,17 @@ def _describe(req: Request) -> str:
     return f'{req.method} {req.path} ({req.provider}{model}{", stream" if req.stream else ""})'
 
 
+def fault_message(provider: str, status: int) -> str:
+    "What `provider` says for `status` when the Fault gives no message: its own wording, else a stand-in one."
+    mod = RENDERERS.get(provider, openai)
+    return mod.MESSAGES.get(status) or f'lexi.testing: scripted fault {status} ({_FAULT_TEXT.get(status, "error")})'
+
+
 def _fault(owner, req: Request, f: Fault) -> Answer:
-    msg = f.message or f'lexi.testing: scripted fault {f.status} ({_FAULT_TEXT.get(f.status, "error")})'
+    msg = f.message or fault_message(req.provider, f.status)
     headers = [('retry-after', f'{f.retry_after:g}')] if f.retry_after is not None else []
     if f.should_retry is not None: headers.append(('x-should-retry', 'true' if f.should_retry else 'false'))
-    return _error(owner, req, f.status, msg, headers, f.delay)
+    return _error(owner, req, f.status, msg, headers, f.delay, f.retry_after)
 
 
 def _tokens(owner, req: Request, r: Reply):
@@ -121,6 +129,10 @@ def _reply(owner, req: Request, r: Reply) -> Answer:
         return Answer(200, [('Content-Type', 'application/json')], json.dumps(body).encode(),
                       delay=r.delay, cut_after=r.cut_after)
     headers = [('Content-Type', 'text/event-stream; charset=utf-8'), ('Cache-Control', 'no-cache')]
+    if r.fault is not None:   # the stream fails with the provider's error event after cut_after events
+        f = r.fault
+        body = body[:r.cut_after] + [mod.error_event(f.status, f.message or fault_message(req.provider, f.status))]
+        return Answer(200, headers, events=body, delay=r.delay, event_delay=r.event_delay, event_delay_from=r.event_delay_from)
     return Answer(200, headers, events=body, delay=r.delay, event_delay=r.event_delay, event_delay_from=r.event_delay_from,
                   cut_after=r.cut_after)
 
@@ -153,6 +165,8 @@ def plan(owner, req: Request) -> Answer:
         return _own_error(owner, req, 404, f'lexi.testing: no provider endpoint at {req.method} {req.path}; the '
                                            'stand-in serves /chat/completions, /embeddings, /models, /v1/messages '
                                            'and /models/{model}:generateContent (use srv.kwargs(provider))')
+    over = owner.window.admit() if kind == 'chat' and owner.window is not None else None   # lexi/testing/_window.py
+    if over is not None: return _fault(owner, req, over)   # a provider's rate limit answers before its rules
     broken = violation(req.provider, req.body, req.model, owner._signatures()) if kind == 'chat' and owner.strict else None
     if broken: return _rule_error(owner, req, broken)   # before taking an item: a refused request uses none
     item = req.item = owner._take()
