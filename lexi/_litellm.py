@@ -3,7 +3,8 @@
 LiteLLM costs about 3 s and 160 MB to import, so lexi imports it on first use, never at
 `import lexi`. Nothing here changes LiteLLM's own state or the environment (set
 LITELLM_LOCAL_MODEL_COST_MAP=True yourself to keep LiteLLM from fetching its price table),
-except `patch_litellm`, which does so only when called and is undone by `unpatch_litellm`.
+except: `lm()` turns LiteLLM's stdout banners off once, at lexi's first use of LiteLLM (see there);
+and `patch_litellm`, which does so only when called and is undone by `unpatch_litellm`.
 """
 from __future__ import annotations
 import copy
@@ -20,16 +21,28 @@ from functools import lru_cache
 
 __all__ = ['lm', 'lm_types', 'close_stream', 'aclose_stream', 'patch_litellm', 'unpatch_litellm', 'FIXED_ID', 'FIXED_CREATED',
            'completion_params', 'hidden_params', 'answered_model', 'is_router', 'router_models', 'sendable',
-           'set_fields', 'assistant_message', 'stream_chunk', 'version', 'litellm_error_kind', 'response_headers',
+           'set_fields', 'assistant_message', 'stream_chunk', 'version', 'litellm_error_kind', 'response_headers', 'refused_by_client',
            'count_tokens', 'stall_guard', 'astall_timeout', 'async_timeout_error']
 
 FIXED_ID = 'chatcmpl-xxx'      # the `id` of every response while patched
 FIXED_CREATED = 1000000000     # the `created` timestamp of every response while patched
 
 
+_quieted = False
+
+
 def lm():
-    "The `litellm` module, imported on first use."
-    return importlib.import_module('litellm')
+    """The `litellm` module, imported on first use. The first time lexi uses it in a process, lexi sets
+    `litellm.suppress_debug_info = True`: otherwise LiteLLM prints "Give Feedback / Get Help" to stdout for every
+    failed request (those lexi retries and those the caller handles alike) and "Provider List" for a model name
+    it cannot place, and a library call must not write to stdout (LiteLLM's own Router sets the same switch). It is
+    set once only: set it back to False after that to see the banners again, and lexi leaves it so."""
+    global _quieted
+    mod = importlib.import_module('litellm')
+    if not _quieted:
+        _quieted = True
+        mod.suppress_debug_info = True
+    return mod
 
 
 def lm_types():
@@ -291,6 +304,13 @@ def litellm_error_kind(exc) -> str | None:
         classes = tuple(c for n in names if isinstance(c := getattr(mod, n, None), type))
         if isinstance(exc, classes): return kind
     return None
+
+
+def refused_by_client(exc) -> bool:
+    """True for the OpenAI SDK's own base error, which its client raises before sending anything (no API key, a
+    missing option) and LiteLLM reports as an InternalServerError; its request errors are subclasses (APIError)."""
+    openai = sys.modules.get('openai')
+    return openai is not None and type(exc) is getattr(openai, 'OpenAIError', None)
 
 
 def response_headers(exc) -> dict:

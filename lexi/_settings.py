@@ -3,8 +3,9 @@
 Every option can be given to `Chat(...)` (a default for each call) and to a call (for that call
 only). On a call, `None` means "as the Chat has it"; `tools=` on a call adds to the Chat's tools,
 and keywords lexi does not know (api_base, max_tokens, top_k, ...) go to LiteLLM with every
-request. A keyword that is a near miss of a lexi option (`max_step=5`, `strem=True`) is a
-`UsageError` naming the option it resembles, unless LiteLLM itself takes that name.
+request. A keyword that is a near miss of a lexi option (`max_step=5`, `strem=True`) or another
+library's name for one (`system_prompt=`, `response_model=`) is a `UsageError` naming lexi's option,
+unless LiteLLM itself takes that name (`messages=` is refused all the same: lexi builds the messages).
 
 A new option is one field of `Settings` (with its docments comment) plus, where its value needs
 checking, one entry in `_NORMALIZE`; Chat, AsyncChat and their signatures and help text follow.
@@ -292,19 +293,34 @@ def _litellm_params() -> frozenset:
     return completion_params()
 
 
+# Names people bring from other libraries (the Anthropic, OpenAI and Gemini SDKs, the OpenAI Agents SDK,
+# pydantic-ai, instructor, LangChain) for what lexi spells otherwise: caught however unlike lexi's name they look.
+_ALIASES = {'system_prompt': 'sp', 'system': 'sp', 'system_message': 'sp', 'instructions': 'sp', 'system_instruction': 'sp',
+            'history': 'hist', 'message_history': 'hist', 'messages': 'hist',
+            'prompt': 'msg', 'message': 'msg', 'user_prompt': 'msg',
+            'response_model': 'output_type', 'result_type': 'output_type', 'output_schema': 'output_type',
+            'response_type': 'output_type', 'max_iterations': 'max_steps', 'max_turns': 'max_steps',
+            'max_rounds': 'max_steps', 'namespace': 'ns', 'retry': 'retries'}
+# LiteLLM keywords that lexi builds itself: passed through, one would replace what the chat sends (its history).
+_LEXI_BUILDS = frozenset({'messages'})
+
+
 @functools.lru_cache(maxsize=1024)
 def _near_miss(name: str) -> str | None:
-    "The lexi option `name` looks like a misspelling of, unless LiteLLM takes `name` itself (cached: it depends on the name only)."
+    """The lexi option (or parameter) `name` stands for: a known name from another library, or a close spelling;
+    None when LiteLLM takes `name` itself (cached: it depends on the name only)."""
+    if name in _LEXI_BUILDS: return _ALIASES[name]
+    if name in _litellm_params(): return None
     close = difflib.get_close_matches(name, sorted(_OPTIONS) + list(_OTHER_NAMES), n=1, cutoff=0.75)
-    return close[0] if close and name not in _litellm_params() else None
+    return _ALIASES.get(name) or (close[0] if close else None)
 
 
 def _check_near_misses(extra: Mapping):
-    "UsageError for a keyword that looks like a misspelt lexi option (and is not one LiteLLM takes)."
+    "UsageError for a keyword that stands for a lexi option under another name or spelling (and is not one LiteLLM takes)."
     for k in extra:
         if (meant := _near_miss(k)) is not None:
-            raise UsageError(f'{k}= is not a lexi option: did you mean {meant}=? (Keywords lexi does not know, '
-                             'such as top_k or max_tokens, go to LiteLLM as they are.)')
+            raise UsageError(f'{k}= is not a lexi option: did you mean {meant}= ({_docs().get(meant, "")})? '
+                             '(Keywords lexi does not know, such as top_k or max_tokens, go to LiteLLM as they are.)')
 
 
 # ---------------------------------------------------------------- signatures and help text
@@ -313,7 +329,8 @@ INIT_POSITIONAL = ('model', 'sp', 'temp', 'search', 'tools', 'hist', 'ns', 'cach
 INIT_INPUTS = ('route',)  # what only Chat(...) takes, besides hist: keyword-only
 CALL_POSITIONAL = ('msg', 'prefill')
 CALL_INPUTS = ('template',)  # what a call sends, besides msg: keyword-only, not options
-_DOCS = {'msg': "the user's message: text, media bytes, a Path, a list of parts, or a message (None: continue)",
+_DOCS = {'msg': "the user's message: text, media bytes, a Path, a list of parts, or a message; None sends the history "
+                'as it is (to continue after tool results you added; a chat with no history needs a message)',
          'hist': 'history to continue: strings, message dicts, Messages, or fmt2hist output',
          'template': "the user's message as a jinja2 template (a str, Path or lexi.Template), filled from tvars",
          'route': "with a list of models (a litellm.Router is built): 'fallback' (in order), 'shuffle', or a LiteLLM strategy",

@@ -48,6 +48,9 @@ class _ChatBase:
     def __init__(self, model, *args, hist=None, route: str = 'fallback', **options):
         options.update(split_positional(args, INIT_POSITIONAL[1:], type(self).__name__))
         if 'hist' in options: hist = options.pop('hist')
+        if model is None:   # merge() reads None as "keep the current value", which here is no model at all
+            raise UsageError(f'{type(self).__name__} needs a model: a LiteLLM model name such as '
+                             '"anthropic/claude-sonnet-4-5" or "openai/gpt-4.1" (or a list of them).')
         if isinstance(model, (list, tuple)): model, options = _routed(model, route, options)
         settings = Settings(model='-').merge(model=model, **options)
         if isinstance(settings.sp, Template): settings = settings.replace(sp=settings.sp.render(**settings.tvars))

@@ -7,7 +7,7 @@ provider's API key in the environment, the tour talks to the real provider. Othe
 offline against lexi's built-in provider stand-in (lexi.testing) with scripted replies.
 """
 from __future__ import annotations
-import os, sys
+import os, re, sys
 
 from .chat import Chat
 from .stream import delta_text
@@ -73,12 +73,28 @@ def tour(model: str, **kw):
     print(f'\n\nUsage of the last chat: {chat.use}')
 
 
+def _live(model: str) -> int:
+    """The tour against `model`; a provider that cannot be reached or refuses is reported in a few lines on
+    stderr (what failed, and how to run offline), exit code 1, rather than a traceback. The live tour retries a
+    failed request once (not twice, as a chat does by default), so an unreachable provider is reported in seconds."""
+    print(f'lexi demo: talking to {model}.')
+    try: tour(model, retries=1)
+    except KeyboardInterrupt:
+        print('\nlexi demo: interrupted.', file=sys.stderr)
+        return 130
+    except Exception as e:
+        said = (str(e).strip().splitlines() or [''])[0][:300]
+        said = re.sub(rf'^litellm\.{type(e).__name__}: ({type(e).__name__}: )?', '', said)  # LiteLLM repeats the name
+        print(f'\nlexi demo: the request to {model} failed: {type(e).__name__}: {said}\n'
+              f'Check LEXI_MODEL, the provider\'s API key and the network (or the base URL you set for it).\n'
+              'To run the tour offline instead, unset LEXI_MODEL: `unset LEXI_MODEL; python -m lexi.demo`.', file=sys.stderr)
+        return 1
+    return 0
+
+
 def main() -> int:
     model = _live_model()
-    if model:
-        print(f'lexi demo: talking to {model}.')
-        tour(model)
-        return 0
+    if model: return _live(model)
     from .testing import StandIn
     print('lexi demo: no provider configured (set LEXI_MODEL and its API key to use a real one).\n'
           'Running OFFLINE against lexi.testing.StandIn, a local stand-in provider with scripted replies.')

@@ -129,14 +129,16 @@ def is_retryable(exc: BaseException  # an exception a chat call (or LiteLLM) rai
 
 # Errors of Python code, not of a network or a provider. LiteLLM reports one raised while it builds a
 # request (content of the wrong type, a part without its field, text UTF-8 cannot encode) as an
-# APIConnectionError or InternalServerError; the same request would fail the same way every time.
+# APIConnectionError or InternalServerError; the same request would fail the same way every time. So does
+# a request the OpenAI SDK's client refuses to send (no API key for a server at api_base, say).
 _LOCAL_ERRORS = (TypeError, KeyError, AttributeError, IndexError, UnicodeEncodeError)
 
 
 def _local_failure(exc: BaseException) -> bool:
     "A provider error that began as an error in Python code (see _LOCAL_ERRORS) rather than in a reply or a connection."
+    from ._litellm import refused_by_client
     *_, root = _chain(exc)
-    return root is not exc and isinstance(root, _LOCAL_ERRORS)
+    return root is not exc and (isinstance(root, _LOCAL_ERRORS) or refused_by_client(root))
 
 
 def _network_error(exc) -> bool:
