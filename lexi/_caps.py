@@ -91,11 +91,12 @@ def takes_audio(model: str) -> bool | None:
 def missing_key(model: str) -> tuple[str, ...]:
     """The environment variables `model`'s provider takes its API key from, as LiteLLM names them, when none of
     them is set (nor a key set on the litellm module or a secret manager): the call would fail without one. ()
-    when a key is there, or for a provider lexi does not check (see _KEY_VARS). Cheap: one lookup per variable."""
+    when a key is there, or for a provider lexi does not check (see _KEY_VARS). Cheap: when a key is set, one
+    environment lookup; when none is, LiteLLM's answer is kept."""
     p = provider(model)
     names = _KEY_VARS.get(p)
-    if not names or _module_key(p): return ()
-    return _missing(model, tuple(bool(os.environ.get(n)) for n in names))
+    if not names or any(map(os.environ.get, names)) or _module_key(p): return ()
+    return _missing(model, tuple(n in os.environ for n in names))
 
 
 def _module_key(p: str) -> bool:
@@ -105,9 +106,9 @@ def _module_key(p: str) -> bool:
 
 
 @lru_cache(maxsize=256)
-def _missing(model: str, present: tuple) -> tuple[str, ...]:
-    "What LiteLLM's validate_environment says `model` lacks, when none of its provider's variables is set (`present`)."
-    if any(present): return ()
+def _missing(model: str, empty: tuple) -> tuple[str, ...]:
+    """What LiteLLM's validate_environment says `model` lacks, asked only when none of its provider's variables
+    has a value (kept per model and per which of them are set but empty, the one thing its answer depends on then)."""
     try: said = lm().validate_environment(model=model).get('missing_keys') or []
     except Exception: return ()
     names = _KEY_VARS[provider(model)]

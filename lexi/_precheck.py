@@ -38,6 +38,7 @@ def _given_credentials(kw: Mapping) -> bool:
     aws_secret_access_key, azure_ad_token, vertex_credentials), a credential header, or api_base/base_url.
     A server at a base URL of the caller's choosing decides itself what it needs (a LiteLLM proxy or a local
     server may take no key at all), so lexi does not ask for the provider's key then."""
+    if not kw: return False
     headers = [h for name in ('extra_headers', 'headers') if isinstance(kw.get(name), Mapping) for h in kw[name]]
     return any(v is not None and (secret_name(k) or k in ('api_base', 'base_url')) for k, v in kw.items()) or \
         any(secret_name(h) for h in headers)
