@@ -44,15 +44,21 @@ test: $(STAMP) $(OLD_STAMP) system-deps
 	 cat .test-newest.log .test-oldest.log; rm -f .test-newest.log .test-oldest.log; \
 	 [ $$r1 = 0 ] && [ $$r2 = 0 ]
 
-# Programs the suite runs for real: headless Chromium (the notebook page check in tests/test_browser.py).
+# Programs the suite runs for real: headless Chromium (the notebook page check in tests/test_browser.py) and
+# a Redis server (tests/test_redis_limit.py starts its own on 127.0.0.1 at a free port, for the shared rate limit).
 # Installed with apt-get when missing and this is a Debian machine where we are root; elsewhere install
-# your system's chromium package first.
+# your system's chromium and redis packages first (`redis-server` on PATH).
 system-deps:
 	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || { \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 	    echo "== installing Debian's chromium (headless browser for the notebook check)"; \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	  else echo "make test needs headless Chromium: install your system's chromium package, then run make test again."; exit 1; fi; }
+	@command -v redis-server >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "== installing Debian's redis-server (the Redis server the shared rate-limit tests start)"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null; \
+	  else echo "make test needs a Redis server: install your system's redis package (redis-server on PATH), then run make test again."; exit 1; fi; }
 
 test-newest: $(STAMP) system-deps
 	@echo "== LiteLLM $$($(PY) -c 'import importlib.metadata as m; print(m.version("litellm"))') (newest allowed)"

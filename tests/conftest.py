@@ -24,3 +24,57 @@ def shell():
     sh = InteractiveShell.instance()
     yield sh
     InteractiveShell.clear_instance()
+
+
+# -- a real Redis server, for the limits shared across processes (tests/test_redis_limit.py)
+import shutil
+import socket
+import subprocess
+import time
+
+import pytest
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]
+
+
+def _start_redis(exe: str, folder) -> tuple:
+    "A redis-server process on 127.0.0.1 at a free port (tried again if another program took the port first)."
+    import redis
+    for _ in range(5):
+        port = _free_port()
+        proc = subprocess.Popen([exe, '--port', str(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no',
+                                 '--dir', str(folder), '--logfile', str(folder / 'redis.log')],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        client, deadline = redis.Redis(port=port), time.monotonic() + 10
+        while proc.poll() is None and time.monotonic() < deadline:
+            try:
+                if client.ping(): return proc, port
+            except redis.ConnectionError: time.sleep(0.05)
+        proc.kill()
+        proc.wait()
+    log = (folder / 'redis.log').read_text() if (folder / 'redis.log').exists() else ''
+    pytest.fail(f'redis-server did not start on 127.0.0.1; its log:\n{log[-2000:]}', pytrace=False)
+
+
+@pytest.fixture(scope='session')
+def redis_url(tmp_path_factory):
+    """The URL of a Redis server run for this test session (Debian's `redis-server`, which `make test` installs
+    as root) on 127.0.0.1 at a free port, with no persistence. A machine without it fails the test saying what
+    to install: a test that needs Redis never skips."""
+    exe = shutil.which('redis-server')
+    if exe is None:
+        pytest.fail("This test needs a Redis server: install Debian's redis-server (make test does so as root), "
+                    "or your system's redis package, so that `redis-server` is on PATH.", pytrace=False)
+    try: import redis  # noqa: F401
+    except ImportError: pytest.fail("This test needs the redis package: pip install -e '.[test]'.", pytrace=False)
+    proc, port = _start_redis(exe, tmp_path_factory.mktemp('redis'))
+    yield f'redis://127.0.0.1:{port}/0'
+    proc.terminate()
+    try: proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
