@@ -165,7 +165,7 @@ def plan(owner, req: Request) -> Answer:
         return _own_error(owner, req, 404, f'lexi.testing: no provider endpoint at {req.method} {req.path}; the '
                                            'stand-in serves /chat/completions, /embeddings, /models, /v1/messages '
                                            'and /models/{model}:generateContent (use srv.kwargs(provider))')
-    over = owner.window.admit() if kind == 'chat' and owner.window is not None else None   # lexi/testing/_window.py
+    over = owner.window.admit() if owner.window is not None else None   # a request quota: lexi/testing/_window.py
     if over is not None: return _fault(owner, req, over)   # a provider's rate limit answers before its rules
     broken = violation(req.provider, req.body, req.model, owner._signatures()) if kind == 'chat' and owner.strict else None
     if broken: return _rule_error(owner, req, broken)   # before taking an item: a refused request uses none
