@@ -250,6 +250,7 @@ class _Use(_Strict):
     search: _Count = 0
     cost: Annotated[float, Field(ge=0, allow_inf_nan=False)] = 0.0
     calls: _Count = 0
+    tool_arg_errors: _Count = 0
     by_model: dict[str, '_Use'] = {}
 
 

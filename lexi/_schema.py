@@ -1,10 +1,18 @@
 """JSON schemas for tool functions, and turning a model's JSON arguments back into Python values.
 
-Types are described and validated by pydantic (`TypeAdapter`), so whatever a schema promises, the
-call can convert: dicts become dataclasses and pydantic models, strings become Enum members,
-lists of those convert item by item. Schemas are made self-contained (no `$ref`/`$defs`, which
-some providers reject) and free of pydantic's `title` noise. Parameter descriptions come from
+Types are described and validated by pydantic (`TypeAdapter`, in its lax mode), so whatever a schema
+promises, the call can convert: dicts become dataclasses and pydantic models, strings become Enum
+members, '3' becomes 3 for an int (but 'abc' and 3.5 are refused: converting them would lose
+something), lists of those convert item by item. Schemas are made self-contained (no `$ref`/`$defs`,
+which some providers reject) and free of pydantic's `title` noise. Parameter descriptions come from
 docments comments (`a: int, # first operand`), also for the fields of dataclasses and models.
+
+Gemini takes a subset of OpenAPI's schema (type, format, description, nullable, enum of strings,
+properties, required, items, anyOf, min/max bounds, default, ...) and refuses other keywords.
+LiteLLM turns a tool schema into that subset for Gemini (it inlines `$defs`, turns a null branch of
+`anyOf` into `nullable`, and drops every other keyword), so what it drops must not be all a schema
+says: a single Literal value is written as a one-value `enum` rather than `const`, and enum values
+that are not strings (which Gemini cannot take as an enum) are repeated in the description.
 """
 from __future__ import annotations
 import copy
@@ -17,6 +25,7 @@ import textwrap
 import tokenize
 import types
 import typing
+import weakref
 from typing import Any, Union, get_args, get_origin
 
 from fastcore.docments import docments
@@ -24,6 +33,8 @@ from fastcore.docments import docments
 from .errors import UsageError
 
 __all__ = ['tool_name', 'func_schema', 'type_schema', 'field_comments', 'prepare_args', 'ArgumentValueError']
+
+SHOWN_PROBLEMS = 5  # argument problems told to the model for one call (the rest are counted)
 
 empty = inspect.Parameter.empty
 _VAR_KINDS = (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
@@ -115,13 +126,14 @@ def _inline(schema, defs: dict, stack=()):
     if isinstance(ref, str) and ref.startswith('#/$defs/'):
         name = ref.rsplit('/', 1)[1]
         if name in stack or name not in defs: return {'type': 'object'}
-        extra = {k: v for k, v in schema.items() if k != '$ref'}
+        extra = {k: v for k, v in schema.items() if k not in ('$ref', '$defs')}   # a recursive model's root has both
         return {**_inline(copy.deepcopy(defs[name]), defs, stack + (name,)), **extra}
     return {k: _inline(v, defs, stack) for k, v in schema.items() if k != '$defs'}
 
 
 def _clean(schema):
-    "Drop pydantic's titles and the no-op `additionalProperties: true` / `items: {}` from a schema."
+    """Drop pydantic's titles and the no-op `additionalProperties: true` / `items: {}` from a schema, and write
+    `const` (a Literal of one value) as a one-value `enum`: the same to JSON Schema, and Gemini keeps an enum."""
     if isinstance(schema, list): return [_clean(o) for o in schema]
     if not isinstance(schema, dict): return schema
     res = {}
@@ -129,6 +141,7 @@ def _clean(schema):
         if k == 'title' and isinstance(v, str): continue
         if (k, v) in (('additionalProperties', True), ('items', {})): continue
         if k == 'properties' and isinstance(v, dict): res[k] = {n: _clean(s) for n, s in v.items()}
+        elif k == 'const' and 'enum' not in schema: res['enum'] = [v]
         elif k in ('default', 'enum', 'const', 'examples', 'required'): res[k] = v
         else: res[k] = _clean(v)
     return res
@@ -159,7 +172,35 @@ def _param_schema(p: inspect.Parameter, hint, doc) -> dict:
     s = type_schema(hint)
     if doc: s['description'] = doc
     if p.default is not empty and (d := _json_default(p.default, hint)) is not empty: s['default'] = d
+    _note_enums(s)
     return s
+
+
+def _loose_enum(s) -> list:
+    "The enum values of `s` and of its anyOf branches, when some value is not a string (an int Enum, Literal[1, 2])."
+    if not isinstance(s, dict): return []
+    own = s.get('enum') if isinstance(s.get('enum'), list) else []
+    vals = list(own) if any(not isinstance(v, str) for v in own) else []
+    for b in s.get('anyOf') or (): vals += _loose_enum(b)
+    return vals
+
+
+def _described(s: dict):
+    "The schemas under `s` that describe values of their own: its properties and items, and those of its anyOf branches."
+    yield from (v for v in (s.get('properties') or {}).values() if isinstance(v, dict))
+    if isinstance(s.get('items'), dict): yield s['items']
+    for b in s.get('anyOf') or ():
+        if isinstance(b, dict): yield from _described(b)
+
+
+def _note_enums(s: dict):
+    """Repeat enum values that are not strings in the description, here and below: Gemini takes only strings as
+    enum values, so LiteLLM drops such an enum for Gemini, and the description is what tells the model the choices.
+    The note goes on the node holding the anyOf, whose description LiteLLM hands to each branch."""
+    if vals := _loose_enum(s):
+        note = 'one of: ' + ', '.join(json.dumps(v) for v in vals)
+        s['description'] = f"{s['description']} ({note})" if s.get('description') else note[0].upper() + note[1:]
+    for sub in _described(s): _note_enums(sub)
 
 
 def _returns(ret_hint, ret_doc) -> str:
@@ -200,25 +241,63 @@ def func_schema(f) -> dict:
     return {'name': name, 'description': desc, 'parameters': parameters} if desc else {'name': name, 'parameters': parameters}
 
 
+@dataclasses.dataclass(frozen=True)
+class _Plan:
+    "How to bind and convert a function's arguments, made once per function."
+    sig: inspect.Signature
+    params: tuple    # (Parameter, its TypeAdapter or None, whether a missing value means None), no *args/**kwargs
+
+
+_PLANS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()   # function -> its _Plan
+
+
+def _plan(f) -> _Plan:
+    "`f`'s plan, made at its first call and kept while `f` lives (each call only validates)."
+    try: return _PLANS[f]
+    except (KeyError, TypeError): pass
+    try: sig, params = tool_params(f)
+    except UsageError:
+        # Hints that do not resolve (a name defined nowhere): nothing can be checked, so the tool gets the model's
+        # JSON values as they are, as any parameter whose type pydantic cannot handle does (see _validator). Not
+        # kept: the name may be defined later (in a notebook), and the next call then converts.
+        sig = inspect.signature(f)
+        return _Plan(sig, tuple((p, None, False) for p in sig.parameters.values() if p.kind not in _VAR_KINDS))
+    plan = _Plan(sig, tuple((p, _validator(h), h is not empty and _admits_none(h)) for p, h in params))
+    try: _PLANS[f] = plan
+    except TypeError: pass   # not weakly referable (some builtins): made again at each call
+    return plan
+
+
 def prepare_args(f, args: dict) -> inspect.BoundArguments:
-    """Bind the model's JSON `args` to `f`'s signature, converting each to its annotated type.
-    Raises TypeError (does not fit the signature) or pydantic's ValidationError (wrong values)."""
-    sig, params = tool_params(f)
-    args = dict(args)
-    for p, hint in params:  # an Optional parameter without a default may be left out by the model
-        if p.name not in args and p.default is empty and hint is not empty and _admits_none(hint): args[p.name] = None
+    """Bind the model's JSON `args` to `f`'s signature, converting each to its annotated type (pydantic's lax
+    mode: '3' -> 3 for an int, a dict -> a model; a value converting would change is refused). Parameters
+    without a type hint, and **kwargs, take the values as they are. Raises TypeError (the arguments do not fit
+    the signature) or ArgumentValueError (values their types do not accept, one line per problem)."""
+    plan, args = _plan(f), dict(args)
+    for p, _, nullable in plan.params:  # an Optional parameter without a default may be left out by the model
+        if nullable and p.name not in args and p.default is empty: args[p.name] = None
     pos = []
-    for p, _ in params:
+    for p, _, _ in plan.params:
         if p.kind is not p.POSITIONAL_ONLY or p.name not in args: break
         pos.append(args.pop(p.name))
-    bound = sig.bind(*pos, **args)
+    bound = plan.sig.bind(*pos, **args)
     problems = []
-    for p, hint in params:
-        if p.name in bound.arguments and (ta := _validator(hint)) is not None:
-            try: bound.arguments[p.name] = ta.validate_python(bound.arguments[p.name])
+    for p, ta, _ in plan.params:
+        if ta is not None and p.name in bound.arguments:
+            try: bound.arguments[p.name] = _convert(ta, bound.arguments[p.name])
             except ValueError as e: problems += _problems(p.name, e)
-    if problems: raise ArgumentValueError('; '.join(problems))
+    if problems: raise ArgumentValueError(_summary(problems))
     return bound
+
+
+def _convert(ta, value):
+    """`value` validated by `ta`. A string that fails is tried as JSON text as well: models now and then send a
+    list or an object as its JSON text, which loses nothing; the first error is the one reported."""
+    try: return ta.validate_python(value)
+    except ValueError as first:
+        if not isinstance(value, str): raise
+        try: return ta.validate_json(value)
+        except ValueError: raise first from None
 
 
 class ArgumentValueError(ValueError):
@@ -226,15 +305,23 @@ class ArgumentValueError(ValueError):
 
 
 def _problems(name: str, e: ValueError) -> list[str]:
-    "Readable lines for a pydantic ValidationError on parameter `name`."
+    "Readable lines for a pydantic ValidationError on parameter `name` (pydantic's messages, without its URLs)."
     errs = getattr(e, 'errors', None)
     if not callable(errs): return [f"{name}: {e}"]
-    return [f"{'.'.join(map(str, (name, *d.get('loc', ()))))}: {d.get('msg')} (got {d.get('input')!r:.100})"
-            for d in errs()]
+    return [f"{'.'.join(map(str, (name, *d.get('loc', ()))))}: {d.get('msg')}" +
+            ('' if d.get('type') == 'missing' else f" (got {d.get('input')!r:.100})")   # a missing field's input is its parent
+            for d in errs(include_url=False)]
+
+
+def _summary(problems: list[str]) -> str:
+    more = len(problems) - SHOWN_PROBLEMS
+    return '; '.join(problems[:SHOWN_PROBLEMS]) + (f'; and {more} more' if more > 0 else '')
 
 
 def _validator(hint):
-    "The TypeAdapter converting JSON values to `hint`, or None when there is nothing pydantic can check."
+    """The TypeAdapter converting JSON values to `hint`, or None when there is nothing pydantic can check: no
+    hint, Any, or a type pydantic cannot build a validator for (an arbitrary class), whose values the tool
+    then gets as they are."""
     if hint is empty or hint is Any: return None
     try: return adapter(hint)
     except Exception: return None

@@ -9,9 +9,13 @@ A tool is a plain function with type hints, a docstring and docments comments:
         return a + b
 
 `lite_mk_func(simple_add)` is its OpenAI tool schema; `call_tool(tc, mk_ns([simple_add]))` runs the
-model's call `tc` and returns the tool message for the history. Whatever goes wrong in a call
-(unknown tool, arguments that are not JSON or do not fit, an exception inside the tool) comes
-back as a tool message the model can read and act on, never as an exception in the caller.
+model's call `tc` and returns the tool message for the history. Before the tool runs, its arguments
+are converted to the types its hints name and validated by pydantic (lax: '3' becomes 3 for an int,
+an object becomes the pydantic model or dataclass a parameter names; 'abc' or 3.5 for an int is
+refused). Whatever goes wrong in a call (unknown tool, arguments that are not JSON, do not fit the
+signature or are refused by pydantic, an exception inside the tool) comes back as a tool message the
+model can read and act on, never as an exception in the caller. A refused call's message is an
+`ArgsRefused` (a plain dict otherwise), so a chat counts them: `chat.use.tool_arg_errors`.
 """
 from __future__ import annotations
 import asyncio
@@ -32,7 +36,7 @@ from .errors import ToolArgumentsError, ToolError, ToolExecutionError, UnknownTo
 from ._util import get
 
 __all__ = ['check_tool', 'lite_mk_func', 'ToolResponse', 'mk_ns', 'call_tool', 'acall_tool', 'tool_content', 'is_server_call',
-           'local_calls', 'random_tool_id',
+           'local_calls', 'ArgsRefused', 'arg_errors', 'random_tool_id',
            'mk_tc', 'mk_tc_req', 'mk_tc_result', 'mk_tc_results']
 
 TRACEBACK_FRAMES = 3  # innermost traceback frames shown to the model when a tool raises
@@ -160,6 +164,18 @@ def _tool_msg(tcid, name, content) -> dict:
     return {'tool_call_id': tcid, 'role': 'tool', 'name': name, 'content': content}
 
 
+class ArgsRefused(dict):
+    """The tool message answering a call whose arguments were refused (not JSON, not fitting the signature, or
+    values pydantic could not convert), so the tool did not run. It is the plain message dict in every other way
+    (equal to one, sent and saved as one); its type is what lets a chat count refusals (see `arg_errors`)."""
+    __slots__ = ()   # no instance __dict__: the message's fields are its items, as a plain dict's are
+
+
+def arg_errors(msgs) -> int:
+    "How many of the tool messages `msgs` answer calls refused for their arguments (see ArgsRefused)."
+    return sum(isinstance(m, ArgsRefused) for m in msgs or ())
+
+
 def _parse_args(name: str, raw) -> dict:
     if raw is None or (isinstance(raw, str) and not raw.strip()): return {}
     if isinstance(raw, Mapping): return dict(raw)
@@ -184,10 +200,13 @@ def _prepare(name, raw, ns: dict) -> tuple[Callable, inspect.BoundArguments]:
     except UsageError as e: raise ToolExecutionError(f"Tool {name!r} cannot be called: {e}", name=name) from e
     except TypeError as e:
         sig = _signature(fn)
-        raise ToolArgumentsError(f"Arguments for tool {name!r} do not fit its signature {name}{sig}: {e}",
+        raise ToolArgumentsError(f"Arguments for tool {name!r} do not fit its signature {name}{sig}: {e}. {_AGAIN}",
                                  name=name) from e
     except ArgumentValueError as e:
-        raise ToolArgumentsError(f"Arguments for tool {name!r} are invalid: {e}", name=name) from e
+        raise ToolArgumentsError(f"Arguments for tool {name!r} are invalid: {e}. {_AGAIN}", name=name) from e
+
+
+_AGAIN = 'The tool did not run; call it again with arguments that fit.'
 
 
 # Frames of lexi's own calling code and of the thread/loop machinery are no news to the model.
@@ -231,6 +250,7 @@ def call_tool(tc,  # the model's tool call: a dict or a ChatCompletionMessageToo
         res = fn(*bound.args, **bound.kwargs)
         if inspect.isawaitable(res): res = _run_awaitable(res)
         content = tool_content(res)  # a malformed ToolResponse is the tool's error, told to the model
+    except ToolArgumentsError as e: return ArgsRefused(_tool_msg(tcid, name, str(e)))
     except ToolError as e: return _tool_msg(tcid, name, str(e))
     except Exception as e: return _tool_msg(tcid, name, _exc_text(name, e))
     return _tool_msg(tcid, name, content)
@@ -251,6 +271,7 @@ async def acall_tool(tc,  # the model's tool call: a dict or a ChatCompletionMes
         else: res = await asyncio.to_thread(fn, *bound.args, **bound.kwargs)
         if inspect.isawaitable(res): res = await res
         content = tool_content(res)
+    except ToolArgumentsError as e: return ArgsRefused(_tool_msg(tcid, name, str(e)))
     except ToolError as e: return _tool_msg(tcid, name, str(e))
     except Exception as e: return _tool_msg(tcid, name, _exc_text(name, e))
     return _tool_msg(tcid, name, content)

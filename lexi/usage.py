@@ -1,4 +1,4 @@
-"""Token usage and cost, per response and added up over a chat."""
+"""Token usage and cost, per response and added up over a chat; and the tool calls refused for their arguments."""
 from __future__ import annotations
 from dataclasses import dataclass, field, fields
 
@@ -34,6 +34,7 @@ class Use:
     search: int = 0       # server-side web search requests
     cost: float = 0.0     # USD, from LiteLLM's price table
     calls: int = 0        # responses counted
+    tool_arg_errors: int = 0  # tool calls refused for their arguments (not JSON, not fitting, wrong types): the tool did not run
     by_model: dict = field(default_factory=dict, repr=False, compare=False)  # model that answered -> its Use
 
     @classmethod
@@ -48,6 +49,13 @@ class Use:
                   reasoning=_get(u, 'completion_tokens_details', 'reasoning_tokens'), search=search,
                   cost=response_cost(resp, model), calls=1)
         if model: one.by_model[model] = cls(**{n: getattr(one, n) for n in _NAMES})
+        return one
+
+    @classmethod
+    def refused(cls, n: int, model: str | None = None) -> 'Use':
+        "A Use counting `n` tool calls refused for their arguments, made by `model` (also under by_model, when given)."
+        one = cls(tool_arg_errors=n)
+        if model: one.by_model[model] = cls(tool_arg_errors=n)
         return one
 
     def __add__(self, other: 'Use') -> 'Use':
@@ -72,6 +80,7 @@ class Use:
         if self.cached or self.cache_write: s += f'; Cache read: {self.cached}; Cache write: {self.cache_write}'
         if self.reasoning: s += f'; Reasoning: {self.reasoning}'
         if self.search: s += f'; Searches: {self.search}'
+        if self.tool_arg_errors: s += f'; Tool argument errors: {self.tool_arg_errors}'
         return s + f'; Cost: ${self.cost:.6f}'
 
     def _repr_markdown_(self): return f'`{self}`'
