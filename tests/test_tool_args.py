@@ -329,10 +329,13 @@ def sent_tool_schemas(req) -> dict:
 def test_gemini_gets_tool_schemas_it_takes_with_nothing_lost(standin):
     standin.queue(Reply(text='ok'))
     place, _ = recorder()
-    litellm.completion(MODELS['gemini'], [{'role': 'user', 'content': 'shop'}], tools=[lite_mk_func(shop), lite_mk_func(place)],
-                       **standin.kwargs('gemini'))
+    def ping() -> str:
+        "Ping"
+        return 'pong'
+    tools = [lite_mk_func(f) for f in (shop, place, ping)]
+    litellm.completion(MODELS['gemini'], [{'role': 'user', 'content': 'shop'}], tools=tools, **standin.kwargs('gemini'))
     sent = sent_tool_schemas(standin.requests[-1])
-    assert [gemini_schema_problem(s) for s in sent.values()] == [None, None]
+    assert [gemini_schema_problem(s) for s in sent.values()] == [None, None, None]
     ps = sent['shop']['properties']
     assert ps['mode']['enum'] == ['post']                                   # the single Literal survives as an enum
     assert 'one of: 1, 2, 3' in ps['count']['description'] and 'one of: 1, 2' in ps['size']['description']
