@@ -44,6 +44,14 @@ def test_waits_follow_the_redis_clock_not_the_machines(redis_url, monkeypatch):
     assert 0.9 < lim.reserve() <= 1.0
 
 
+def test_a_redis_that_lost_its_scripts_gets_them_again(redis_url):
+    import redis
+    lim = shared(redis_url, rpm=60)
+    assert lim.reserve() == 0
+    redis.Redis.from_url(redis_url).script_flush()   # as after a Redis restart
+    assert 0.9 < lim.reserve() <= 1.0
+
+
 def test_a_shared_schedule_expires_once_idle(redis_url):
     import redis
     lim = shared(redis_url, rpm=60)
@@ -123,6 +131,16 @@ def test_the_stand_in_refuses_requests_beyond_its_window_with_429_and_retry_afte
     assert 29 < retry_after(ei.value) <= 30 and len(standin.window.refused) == 1
     assert standin.pending == [Reply(text='three')]     # a refused request takes no scripted item
     assert len(standin.window.admitted) == 2 and standin.window.most() == 2
+
+
+def test_the_stand_in_window_counts_embeddings_too(standin):
+    from lexi.testing import Embeddings
+    standin.window = Window(1, seconds=30)
+    standin.queue(Embeddings([[0.1, 0.2]]), Embeddings([[0.3, 0.4]]))
+    kw = dict(model='openai/text-embedding-3-small', input=['x'], max_retries=0, **standin.kwargs('openai'))
+    assert litellm.embedding(**kw).data[0]['embedding'] == [0.1, 0.2]
+    with pytest.raises(litellm.RateLimitError): litellm.embedding(**kw)
+    assert len(standin.window.refused) == 1 and len(standin.pending) == 1
 
 
 def test_a_window_lets_requests_through_again_as_old_ones_leave_it():
