@@ -8,7 +8,9 @@ for every model the request may reach (one model, or a Router group's deployment
   LiteLLM reads for Anthropic and Gemini to rebuild thinking, signatures and server-tool blocks) go only
   to providers LiteLLM rebuilds them for. OpenAI-format APIs refuse unknown message fields (for example
   "Extra inputs are not permitted, field: 'messages[2].thinking_blocks'"), and DeepSeek refuses
-  `reasoning_content` in its input.
+  `reasoning_content` in its input. `reasoning_items` (a reasoning model's reasoning on LiteLLM's route to
+  OpenAI's Responses API, 'openai/responses/...' or a model LiteLLM serves only there; sent back by id, or
+  as encrypted content) go only to that route, which reads nothing else of these.
 - Calls the provider ran itself (server-side web search, 'srvtoolu_' ids) are left out for others:
   they carry no tool result another provider would accept.
 - Tool-call ids are mapped where the target refuses them: OpenAI takes at most 40 characters;
@@ -44,23 +46,36 @@ __all__ = ['for_models', 'shaper', 'user_first']
 OPENING = '(Continuing an earlier conversation.)'   # the user turn put before an assistant-first history
 RAW_ARGS = '_raw_arguments'   # the key that carries arguments text that is not a JSON object
 _THINKING_FIELDS = ('thinking_blocks', 'reasoning_content', 'provider_specific_fields')
+_RESPONSES_FIELDS = ('reasoning_items',)
 _READS_FIELDS = {'anthropic', 'gemini', 'vertex_ai', 'vertex_ai_beta', 'bedrock', 'bedrock_converse'}
 _GEMINI = {'gemini', 'vertex_ai', 'vertex_ai_beta'}
 _ANTHROPIC_ID = re.compile(r'^[a-zA-Z0-9_-]{1,64}$')
 
 
+def _responses_route(model: str) -> bool:
+    """LiteLLM sends `model` through its bridge to OpenAI's Responses API: a 'responses/' route after the provider
+    prefix ('openai/responses/o4-mini'), or a model LiteLLM's map serves only there (mode 'responses')."""
+    rest = model.split('/', 1)[1] if '/' in model else ''
+    return rest.startswith('responses/') or _caps.model_info(model).get('mode') == 'responses'
+
+
 def _family(model: str) -> str:
-    "'anthropic' (Claude anywhere), 'gemini', or 'openai' (the OpenAI wire format: OpenAI and compatible APIs)."
+    """'anthropic' (Claude anywhere), 'gemini', 'responses' (LiteLLM's route to OpenAI's Responses API), or 'openai'
+    (the OpenAI wire format: OpenAI and compatible APIs)."""
     p = _caps.provider(model)
     if _caps.uses_cache_ckpts(model) or p == 'anthropic': return 'anthropic'
     if p in _GEMINI and 'claude' not in model.lower(): return 'gemini'
+    if _responses_route(model): return 'responses'
     return 'openai' if p not in _READS_FIELDS else 'other'
+
+
+_OPENAI_FORMAT = frozenset({'openai', 'responses'})   # the Responses route is held to OpenAI's id rule too
 
 
 def _id_rule(families: set):
     "How ids must look for every family the request may reach: (max length, allowed pattern or None); None: any."
     if families <= {'gemini', 'other'}: return None
-    return (40 if 'openai' in families else 64), (None if families == {'openai'} else re.compile(r'[^a-zA-Z0-9_-]'))
+    return (40 if families & _OPENAI_FORMAT else 64), (None if families <= _OPENAI_FORMAT else re.compile(r'[^a-zA-Z0-9_-]'))
 
 
 def _map_id(tcid, rule) -> str:
@@ -75,7 +90,7 @@ def _map_id(tcid, rule) -> str:
 def _is_server_call(tc) -> bool: return str((tc or {}).get('id') or '').startswith('srvtoolu_')
 
 
-_INTERESTING = frozenset(('tool_calls', 'tool_call_id', 'cache_control') + _THINKING_FIELDS)
+_INTERESTING = frozenset(('tool_calls', 'tool_call_id', 'cache_control') + _THINKING_FIELDS + _RESPONSES_FIELDS)
 
 
 def _no_constant(name: str):
@@ -108,11 +123,13 @@ def _plain_call(tc: dict) -> dict:
             'function': {'name': fn.get('name'), 'arguments': fn.get('arguments')}}
 
 
-def _shape(m: dict, keep_fields: bool, keep_server: bool, rule, keep_ckpts: bool) -> dict:
+def _shape(m: dict, keep_fields: bool, keep_server: bool, rule, keep_ckpts: bool, keep_items: bool = False) -> dict:
     if not (_INTERESTING & m.keys() or (not keep_ckpts and isinstance(m.get('content'), list))): return m
     out = dict(m)
     if not keep_fields:
         for k in _THINKING_FIELDS: out.pop(k, None)
+    if not keep_items:
+        for k in _RESPONSES_FIELDS: out.pop(k, None)
     if out.get('tool_calls'):
         calls = [_with_object_args(tc if keep_fields else _plain_call(tc)) for tc in out['tool_calls']
                  if keep_server or not _is_server_call(tc)]
@@ -144,9 +161,10 @@ def shaper(models: list  # the LiteLLM models a request may reach
     keep_fields = families <= {'anthropic', 'gemini', 'other'}
     keep_server = families == {'anthropic'}
     keep_ckpts = any(map(_caps.uses_cache_ckpts, models))
+    keep_items = families == {'responses'}
     rule = _id_rule(families)
-    shape = lambda m: _shape(m, keep_fields, keep_server, rule, keep_ckpts)   # noqa: E731
-    return (families, keep_ckpts), shape, bool(families - {'openai'})
+    shape = lambda m: _shape(m, keep_fields, keep_server, rule, keep_ckpts, keep_items)   # noqa: E731
+    return (families, keep_ckpts), shape, bool(families - _OPENAI_FORMAT)
 
 
 def user_first(msgs: list) -> list:

@@ -7,7 +7,9 @@ Where LiteLLM 1.106 puts them:
   whose chunks do not say where a cited span ends).
 - Streamed Anthropic replies: one citation per chunk, in `delta.provider_specific_fields['citation']`.
 - OpenAI (search models) and Gemini (grounding): `message.annotations`, dicts
-  {'type': 'url_citation', 'url_citation': {url, title, start_index, end_index}}.
+  {'type': 'url_citation', 'url_citation': {url, title, start_index, end_index}}; replies on LiteLLM's route to
+  OpenAI's Responses API carry them flat, as that API does: {'type': 'url_citation', url, title, start_index,
+  end_index} (and, streamed, none: LiteLLM 1.110's stream bridge passes no annotation on).
 - Gemini also keeps its raw grounding metadata in `resp.vertex_ai_grounding_metadata`
   (groundingChunks with web.uri / web.title); used when there are no annotations.
 """
@@ -31,8 +33,9 @@ def _anthropic(msg) -> list:
 
 
 def _annotation(a) -> dict | None:
-    "A url_citation annotation, flattened. Its indices stay as sent (OpenAI counts characters, Gemini UTF-8 bytes)."
-    uc = get(a, 'url_citation')
+    """A url_citation annotation, flattened (the Responses API's already is). Its indices stay as sent (OpenAI counts
+    characters, Gemini UTF-8 bytes)."""
+    uc = get(a, 'url_citation') or (a if get(a, 'url') else None)
     if get(a, 'type') != 'url_citation' or not uc: return None
     return {'type': 'url_citation', 'url': get(uc, 'url'), 'title': get(uc, 'title'),
             'start_index': get(uc, 'start_index'), 'end_index': get(uc, 'end_index')}

@@ -7,12 +7,13 @@ Two of them, sharing one script language (`Reply`, `ToolCall`, ...):
   request and response handling runs (everything below).
 
 
-`StandIn` is a real HTTP server on 127.0.0.1 (a free port, a background thread) that speaks the
-wire formats LiteLLM talks to: OpenAI chat completions (plus /embeddings and /models), Anthropic
-Messages, and Gemini generateContent / streamGenerateContent. You queue provider-neutral scripts;
-each request takes the next one and gets it rendered in its provider's exact JSON or
-server-sent-event format, so LiteLLM's own request building and response parsing run for real.
-Every request is recorded (credentials redacted), so a test can check what was sent; `Request.client_closed`
+`StandIn` is a real HTTP server on 127.0.0.1 (a free port, a background thread) that speaks the wire
+formats LiteLLM talks to: OpenAI chat completions (plus /embeddings and /models) and the OpenAI
+Responses API (/v1/responses, where LiteLLM sends 'openai/responses/<model>' and models it serves only
+there), Anthropic Messages, and Gemini generateContent / streamGenerateContent. You queue provider-
+neutral scripts; each request takes the next one and gets it rendered in its provider's exact JSON or
+server-sent-event format, so LiteLLM's own request building and response parsing run for real. Every
+request is recorded (credentials redacted), so a test can check what was sent; `Request.client_closed`
 tells that the client hung up before the whole answer was sent (a stream it abandoned and closed).
 
     import litellm
@@ -45,7 +46,11 @@ The rules, in the providers' words:
   'srvtoolu_' ids) carry their own results.
 - OpenAI: an assistant message with tool_calls is followed by tool messages answering every
   tool_call_id before any other role; a tool message answers a call of the assistant message before it;
-  tool-call ids are at most 40 characters.
+  tool-call ids are at most 40 characters. Responses API: every function_call input item has a
+  function_call_output after it ("No tool output found for function call call_..."), every output answers a
+  call before it; an item given by `id` is one an earlier response sent ("Item with id '...' not found."), and
+  with `store: false` a reasoning item needs its encrypted_content ("... Items are not persisted when `store`
+  is set to false. ..."); a reasoning item is followed by what the model produced after it.
 - Gemini: contents non-empty, every content with parts; a model turn with N function calls is
   followed by a turn with N function responses, and responses only follow a function call turn; a
   function call turn follows a user or function response turn (so it never comes first);
@@ -62,8 +67,8 @@ send such requests and get scripted answers to them. (To test how code handles a
 script `Fault(400, ...)`: it answers a valid request.)
 
 What you can script (one item per request, first in first out, shared by all providers):
-- `Reply(text, tool_calls, thinking, signature, search, finish, usage, model, delay, event_delay, event_delay_from,
-  cut_after, chunk_size, signed, caller)`: a model answer. Whether it goes out as JSON or as a stream depends on
+- `Reply(text, tool_calls, thinking, signature, search, finish, usage, model, delay, event_delay,
+  event_delay_from, cut_after, chunk_size, signed, caller, fault)`: a model answer. Whether it goes out as JSON or as a stream depends on
   the request (`stream=True`, or Gemini's streaming endpoint). `text` may be a list interleaving text, `Cited`
   spans, `Thinking` blocks and `Search`es, in the order an Anthropic reply has them (think, say, search, think
   again, answer); `thinking=` and `search=` put one block and a round of searches before the text.
@@ -141,6 +146,12 @@ What the providers send, and the stand-in with them (measured on real replies; `
   `usage={'search': n}` says otherwise). With search, a stream's message_start counts the request's own
   input, message_delta the input with the results. tool_use and server tool blocks carry
   `caller: {'type': 'direct'}`; some replies have none (`Reply(caller=False)`).
+- OpenAI Responses API: output items in order (reasoning, web_search_call, message, function_call); the
+  reasoning item's summary only when the request asks (`reasoning.summary`), its encrypted_content only when
+  `include` lists 'reasoning.encrypted_content'; each function_call has its own 'fc_' id and the 'call_' id
+  its output answers; a reply cut by the token limit is status 'incomplete'. Streams are typed events
+  (response.created ... response.completed), without [DONE]. LiteLLM's stream bridge drops the url_citation
+  annotations that the JSON form carries.
 - Gemini grounding: a cited span at the very start of the text has no startIndex on the wire, and
   LiteLLM makes no annotation for it.
 - Streams: LiteLLM's chunks name the requested model, not `Reply(model=...)`.

@@ -91,7 +91,7 @@ class ToolCall:
     JSON bodies and Gemini's carry an object, so there only text that parses to an object can be sent)."""
     name: str                      # the tool's name
     args: dict | str | None = None # its arguments: a dict (sent as JSON; None means {}), or the raw text
-    id: str | None = None          # call id; None: provider style (call_..., toolu_..., none for Gemini)
+    id: str | None = None          # call id; None: provider style (call_..., toolu_..., 8 characters on Gemini 3, none on 2.5)
 
     def __post_init__(self):
         if not isinstance(self.name, str) or not self.name:

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlsplit
 
-from . import _anthropic as anthropic, _gemini as gemini, _openai as openai
+from . import _anthropic as anthropic, _gemini as gemini, _openai as openai, _responses as responses
 from ._rules import violation
 from ._script import Embeddings, Fault, Raw, Reply, Request, Turn, resolve_tokens
 from ..errors import UsageError
@@ -53,8 +53,9 @@ class Answer:
 
 
 def route(method: str, path: str) -> tuple[str, str | None, str | None]:
-    "(provider, kind, model from path) for a request; kind is 'chat', 'embeddings', 'models' or None."
+    "(provider, kind, model from path) for a request; kind is 'chat', 'responses', 'embeddings', 'models' or None."
     if method == 'POST' and path.endswith('/chat/completions'): return 'openai', 'chat', None
+    if method == 'POST' and path.endswith('/responses'): return 'openai', 'responses', None
     if method == 'POST' and path.endswith('/embeddings'): return 'openai', 'embeddings', None
     if method == 'GET' and path.endswith('/models'): return 'openai', 'models', None
     if method == 'POST' and path.endswith('/messages'): return 'anthropic', 'chat', None
@@ -118,8 +119,8 @@ def _tokens(owner, req: Request, r: Reply):
     return dataclasses.replace(t, input=max(use.total, use.read + use.written, 1), cache_read=use.read, cache_write=use.written)
 
 
-def _reply(owner, req: Request, r: Reply) -> Answer:
-    mod = RENDERERS[req.provider]
+def _reply(owner, req: Request, r: Reply, kind: str = 'chat') -> Answer:
+    mod = responses if kind == 'responses' else RENDERERS[req.provider]
     turn = Turn(r, req, r.model or req.model or 'standin-model', _tokens(owner, req, r), owner.ids)
     try: body = mod.reply_events(turn) if req.stream else mod.reply_json(turn)
     except UsageError as e:   # a script this provider's wire format cannot carry (raw tool arguments)
@@ -148,7 +149,7 @@ def _raw(item: Raw) -> Answer:
 def _scripted(owner, req: Request, kind: str, item) -> Answer:
     if isinstance(item, Fault): return _fault(owner, req, item)
     if isinstance(item, Raw): return _raw(item)
-    if kind == 'chat' and isinstance(item, Reply): return _reply(owner, req, item)
+    if kind in ('chat', 'responses') and isinstance(item, Reply): return _reply(owner, req, item, kind)
     if kind == 'embeddings' and isinstance(item, Embeddings):
         body = openai.embeddings_json(item, req, item.model or req.model or 'standin-embedding')
         return _json_answer(200, body, delay=item.delay)
@@ -163,11 +164,13 @@ def plan(owner, req: Request) -> Answer:
     if kind == 'models': return _json_answer(200, openai.models_json(owner.models))
     if kind is None:
         return _own_error(owner, req, 404, f'lexi.testing: no provider endpoint at {req.method} {req.path}; the '
-                                           'stand-in serves /chat/completions, /embeddings, /models, /v1/messages '
+                                           'stand-in serves /chat/completions, /responses, /embeddings, /models, /v1/messages '
                                            'and /models/{model}:generateContent (use srv.kwargs(provider))')
     over = owner.window.admit() if owner.window is not None else None   # a request quota: lexi/testing/_window.py
     if over is not None: return _fault(owner, req, over)   # a provider's rate limit answers before its rules
-    broken = violation(req.provider, req.body, req.model, owner._signatures()) if kind == 'chat' and owner.strict else None
+    checked = 'responses' if kind == 'responses' else req.provider
+    broken = (violation(checked, req.body, req.model, owner._signatures())
+              if kind in ('chat', 'responses') and owner.strict else None)
     if broken: return _rule_error(owner, req, broken)   # before taking an item: a refused request uses none
     item = req.item = owner._take()
     if item is not None: return _scripted(owner, req, kind, item)
