@@ -21,6 +21,7 @@ def payload(mark: str) -> str:
 
 
 SETUP = '''
+import os
 from lexi import Chat, display_stream, hist2fmt
 from lexi.testing import StandIn, Reply, ToolCall
 from IPython.display import HTML, Markdown
