@@ -126,3 +126,16 @@ def test_the_stand_in_wants_the_thinking_block_back_first_mid_tool_loop(standin,
     assert answer.status_code == 400 and answer.json()['error']['message'].startswith(
         f'messages.1.content.0.type: Expected `thinking` or `redacted_thinking`, but found `{refused}`.')
     standin.violations.clear()
+
+
+def test_later_steps_of_a_tool_loop_need_not_think_again(standin):
+    standin.queue('Fine.')
+    second = [{'role': 'assistant', 'content': [{'type': 'tool_use', 'id': 'toolu_2', 'name': 'add', 'input': {}}]},
+              {'role': 'user', 'content': [{'type': 'tool_result', 'tool_use_id': 'toolu_2', 'content': '2'}]}]
+    think = {'type': 'thinking', 'thinking': 'Add.', 'signature': 'sig'}
+    body = {'model': 'claude-sonnet-4-5', 'max_tokens': 2048, 'thinking': THINKING, 'messages': tool_round(think) + second}
+    assert httpx.post(f'{standin.url}/v1/messages', json=body).status_code == 200
+    body['messages'] = tool_round(None) + second                 # the turn's first step lost its thinking
+    answer = httpx.post(f'{standin.url}/v1/messages', json=body)
+    assert answer.status_code == 400 and answer.json()['error']['message'].startswith('messages.1.content.0.type:')
+    standin.violations.clear()

@@ -13,6 +13,7 @@ import re
 from collections import Counter
 
 from ._gemini import is_gemini3
+from ._rules_responses import responses_violation
 
 __all__ = ['violation', 'anthropic_violation', 'openai_violation', 'gemini_violation', 'responses_violation']
 
@@ -133,16 +134,24 @@ def _refuses_prefill(model) -> bool:
     return bool(m) and (int(m.group(1)), int(m.group(2) or 0)) >= (4, 6)
 
 
+def _turn_start(msgs: list) -> int:
+    "Index of the current assistant turn's first message: after the last user message that is not tool results alone."
+    for i in range(len(msgs) - 1, -1, -1):
+        m = msgs[i]
+        if m.get('role') == 'user' and any(b.get('type') != 'tool_result' for b in _blocks(m)): return i + 1
+    return 0
+
+
 def _anthropic_thinking_first(body: dict, msgs: list) -> str | None:
-    """With thinking on, mid tool loop (the last message carries tool results), the assistant message before
-    it starts with its thinking block: the one signed block Anthropic checks is sent back unchanged."""
+    """With thinking on, mid tool loop (the last message carries tool results), the turn's first assistant message
+    starts with its thinking block, sent back unchanged (later steps of the loop need not think again)."""
     thinking = body.get('thinking') if isinstance(body.get('thinking'), dict) else {}
-    if thinking.get('type') not in ('enabled', 'adaptive') or len(msgs) < 2: return None
-    last, prev = msgs[-1], msgs[-2]
-    if last.get('role') != 'user' or not _ids(last, 'tool_result', 'tool_use_id') or prev.get('role') != 'assistant': return None
-    first = (_blocks(prev) or [{}])[0].get('type')
+    if thinking.get('type') not in ('enabled', 'adaptive') or not _ids(msgs[-1], 'tool_result', 'tool_use_id'): return None
+    i = _turn_start(msgs)
+    if i >= len(msgs) or msgs[i].get('role') != 'assistant': return None
+    first = (_blocks(msgs[i]) or [{}])[0].get('type')
     if first in ('thinking', 'redacted_thinking'): return None
-    return (f'messages.{len(msgs) - 2}.content.0.type: Expected `thinking` or `redacted_thinking`, but found `{first}`. '
+    return (f'messages.{i}.content.0.type: Expected `thinking` or `redacted_thinking`, but found `{first}`. '
             'When `thinking` is enabled, a final `assistant` message must start with a thinking block (preceeding the '
             'lastmost set of `tool_use` and `tool_result` blocks). We recommend you include thinking blocks from '
             'previous turns. To avoid this requirement, disable `thinking`. Please consult our documentation at '
@@ -347,52 +356,6 @@ def gemini_violation(body: dict, model: str | None = None, issued: dict | None =
     err = _gemini_turns(contents) or _gemini_structs(contents)
     if err or not is_gemini3(model): return err
     return _gemini_unsigned_call(contents) or _gemini_signatures(contents, issued or {})
-
-
-# -- OpenAI /responses (invalid_request_error): "No tool output found for function call CALL_ID." when a
-# function_call input item has no function_call_output after it; "No tool call found for function call output with
-# call_id CALL_ID." when an output answers no call before it. An item given by `id` names an item of an earlier
-# response: "Item with id 'ID' not found." when there is none, and with `store` false (nothing kept), a reasoning
-# item without its encrypted_content "Item with id 'rs_...' not found. Items are not persisted when `store` is set to
-# false. ..."; a reasoning item comes with the item that followed it: "Item 'rs_...' of type 'reasoning' was
-# provided without its required following item."
-
-def _responses_calls(items: list) -> str | None:
-    for k, item in enumerate(items):
-        cid = item.get('call_id')
-        if item.get('type') == 'function_call' and not any(
-                o.get('type') == 'function_call_output' and o.get('call_id') == cid for o in items[k + 1:]):
-            return f'No tool output found for function call {cid}.'
-        if item.get('type') == 'function_call_output' and not any(
-                c.get('type') == 'function_call' and c.get('call_id') == cid for c in items[:k]):
-            return f'No tool call found for function call output with call_id {cid}.'
-    return None
-
-
-def _follows_reasoning(item: dict | None) -> bool:
-    "An item that may follow a reasoning item: what the model produced after it (not the user's, not a tool result)."
-    if item is None or item.get('type') in ('reasoning', 'function_call_output'): return False
-    return item.get('type') != 'message' or item.get('role') == 'assistant'
-
-
-def _responses_items(items: list, stored: bool, issued: dict) -> str | None:
-    for k, item in enumerate(items):
-        iid, typ = item.get('id'), item.get('type')
-        if iid is not None and typ == 'reasoning' and not stored and not item.get('encrypted_content'):
-            return (f"Item with id '{iid}' not found. Items are not persisted when `store` is set to false. Try again "
-                    'with `store` set to true, or remove this item from your input.')
-        if iid is not None and not item.get('encrypted_content') and issued.get(iid) != ('item', typ):
-            return f"Item with id '{iid}' not found."
-        if typ == 'reasoning' and not _follows_reasoning(items[k + 1] if k + 1 < len(items) else None):
-            return f"Item '{iid}' of type 'reasoning' was provided without its required following item."
-    return None
-
-
-def responses_violation(body: dict, issued: dict | None = None) -> str | None:
-    "The first OpenAI Responses API rule `body` breaks, or None; `issued`: the item ids earlier responses had."
-    items = body.get('input') if isinstance(body.get('input'), list) else []
-    items = [i for i in items if isinstance(i, dict)]
-    return _responses_calls(items) or _responses_items(items, body.get('store', True) is not False, issued or {})
 
 
 def violation(provider: str, body, model: str | None = None, issued: dict | None = None) -> str | None:
