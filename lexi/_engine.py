@@ -21,14 +21,14 @@ after a validation error) is a new step type or a new branch here; drivers only 
 from __future__ import annotations
 import itertools
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping
+from typing import Callable, Mapping
 
 from . import _caps
 from ._backend import models as reachable_models
 from ._litellm import answered_model, count_tokens, stream_chunk
 from ._precheck import check_key, check_something_sent
-from ._prepared import Prepared
-from ._request import build_request, check_kwargs, check_message, check_text
+from ._log import Log
+from ._request import build_request, check_kwargs, check_text
 from ._settings import Settings
 from ._util import get
 from .cite import cite_footnote
@@ -37,10 +37,10 @@ from .errors import EmptyResponseError, IncompleteResponseError, StructuredOutpu
 from .resilience import retry_wait
 from .structured import Output
 from .msgs import mk_msg
-from .tools import local_calls, mk_tc_result
+from .tools import arg_errors, local_calls, mk_tc_result
 from .usage import Use
 
-__all__ = ['Send', 'RunTools', 'Show', 'Wait', 'Log', 'turn']
+__all__ = ['Send', 'RunTools', 'Show', 'Wait', 'Log', 'turn']   # Log lives in lexi/_log.py
 
 
 @dataclass
@@ -73,71 +73,6 @@ class Wait:
     "Wait this long (without blocking an event loop), then send back None: before a retry, or for a rate limit."
     seconds: float
     why: str = ''
-
-
-class Log:
-    """What a chat has recorded: its history (always valid to send), its usage, the last response it
-    received, and what the latest call spent. Responses are priced when usage is first read, not
-    while a call runs (pricing right after each reply would compete with LiteLLM's own post-call work).
-
-    Messages are checked once (see `_request.check_message`): a whole history when it is set, then at each
-    call every message that is new or changed since the last call (its entry in `prepared`, see
-    lexi/_prepared.py: the call's own replies, what the caller appended, replaced or set a field of)."""
-    def __init__(self, hist: list | None = None):
-        self.prepared = Prepared()   # what requests derive per message, reused while a message is unchanged
-        self.hist, self.last_response = hist if hist is not None else [], None
-        self._use, self._last_use, self._unpriced = Use(), Use(), []
-
-    @property
-    def hist(self) -> list: return self._hist
-
-    @hist.setter
-    def hist(self, value: list):
-        for i, m in enumerate(value): check_message(m, f'hist[{i}]')
-        self._hist = value
-        for e in self.prepared.entries(value): e.checked = True
-
-    def entries(self, new: list = ()) -> list:
-        "The prepared entry of each message of the history and then of `new`, each message checked once."
-        es = self.prepared.entries(self._hist + list(new))
-        for i, e in enumerate(es):
-            if not e.checked:
-                check_message(e.msg, f'hist[{i}]' if i < len(self._hist) else 'msg')
-                e.checked = True
-        return es
-
-    def record(self, msgs: list, resp, model: str):
-        "Add `msgs` to the history, and `resp` to the usage (priced as the model that answered it)."
-        self.hist.extend(msgs)
-        self._unpriced.append((resp, model))
-        self.last_response = resp
-
-    def _price(self):
-        while self._unpriced:
-            resp, model = self._unpriced.pop(0)
-            use = Use.of(resp, answered_model(resp) or model)
-            self._use.add(use)
-            self._last_use.add(use)
-
-    @property
-    def use(self) -> Use:
-        self._price()
-        return self._use
-
-    @use.setter
-    def use(self, value: Use):
-        self._price()
-        self._use = value
-
-    @property
-    def last_use(self) -> Use:
-        self._price()
-        return self._last_use
-
-    def begin_call(self):
-        "A new call starts: what it spends is counted apart as well."
-        self._price()
-        self._last_use = Use()
 
 
 def _names(models: list) -> str: return ', '.join(models)
@@ -409,5 +344,6 @@ def _steps(s: Settings, new: list, log: Log, ckpts: bool, out: Output | None, re
             if calls: _interrupted_tools(e, calls, run.done if run is not None else {}, log)
             raise
         log.hist.extend(results)
+        if refused := arg_errors(results): log.count(Use.refused(refused, answered_model(resp) or s.model))
         rounds += 1
         if not out: yield Show(results)

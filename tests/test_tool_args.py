@@ -398,7 +398,6 @@ async def test_a_chat_converts_refuses_and_the_model_corrects_itself(standin, ba
     assert "(got 'lots')" in sent   # the refusal went back to the model; the stand-in checked every request's history
 
 
-@pytest.mark.xfail(strict=True, reason='needs the engine to add a step\'s refused calls to the usage (see the report)')
 @pytest.mark.parametrize('cls', [Chat, AsyncChat])
 async def test_a_chats_use_counts_its_refused_tool_calls(cls):
     place, _ = recorder()
