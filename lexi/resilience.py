@@ -71,9 +71,10 @@ class RateLimit:
 
     One budget across processes and machines: `RateLimit(rpm=600, redis='redis://host:6379/0', key='openai-prod')`
     keeps the schedule in Redis (pip install 'lexi[redis]'); every process naming the same Redis and key shares
-    it (give them the same rpm, tpm and burst). Redis's clock times it, so the machines' clocks do not matter. Each
-    request costs one Redis round trip, made in the calling thread (in async code too). When Redis cannot be used
-    the request fails with RateLimitUnavailableError before anything is sent, never silently limited per process.
+    it (give them the same rpm, tpm and burst). Redis's clock times it, so the machines' clocks do not matter.
+    Each request costs one Redis round trip, made in the calling thread (an AsyncChat's event loop waits for it).
+    When Redis cannot be used the request fails with RateLimitUnavailableError before anything is sent: never a
+    silent switch to a limit per process.
 
     A copy (copy.copy, chat.copy, batch) is the same limit. One with redis= can be pickled into other processes and
     still shares the budget; one without cannot (its budget lives in this process)."""
@@ -93,9 +94,14 @@ class RateLimit:
         self._schedule = _schedule(redis, key)
 
     @property
-    def redis(self) -> str | None: return getattr(self._schedule, 'url', None)
+    def redis(self) -> str | None:
+        "The Redis URL holding the budget (None: it lives in this process)."
+        return getattr(self._schedule, 'url', None)
+
     @property
-    def key(self) -> str | None: return getattr(self._schedule, 'key', None)
+    def key(self) -> str | None:
+        "The budget's name in that Redis."
+        return getattr(self._schedule, 'key', None)
 
     def reserve(self, tokens: int = 0  # the request's estimated tokens (counted against tpm)
                 ) -> float:
@@ -112,7 +118,7 @@ class RateLimit:
         for name, v in (('reserved', reserved), ('actual', actual)):
             if isinstance(v, bool) or not isinstance(v, int) or v < 0:
                 raise UsageError(f'RateLimit.settle({name}={v!r}): pass a whole number of tokens >= 0.')
-        if self.tpm and actual != max(0, reserved): self._schedule.shift((actual - reserved) * 60.0 / self.tpm)
+        if self.tpm and actual != reserved: self._schedule.shift((actual - reserved) * 60.0 / self.tpm)
 
     def acquire(self, tokens: int = 0):
         "Wait (blocking this thread) until one request of `tokens` may be sent."

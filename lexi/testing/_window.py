@@ -1,9 +1,9 @@
 """A provider's request quota, as the stand-in enforces it when given one (`srv.window = Window(10, seconds=1)`).
 
 At most `limit` model requests (chat, embeddings: all but the model list) are let through in any `seconds`-long
-window (sliding: the window ends at each new request); the next one is answered as the provider's rate limit answers, HTTP 429 with a Retry-After header (the
-seconds until the oldest request in the window leaves it), before provider rules are checked or a scripted item
-is taken. A refused request does not count against the quota. Requests from any number of clients, threads and
+window (sliding: the window ends at each new request); the next one is answered as a provider's rate limit
+answers, HTTP 429 with a Retry-After header (the seconds until the oldest request in the window leaves it),
+before provider rules are checked or a scripted item is taken. A refused request does not count against the quota. Requests from any number of clients, threads and
 processes count alike, so a test can check that a limit shared by several processes keeps to one quota.
 """
 from __future__ import annotations
