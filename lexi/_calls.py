@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import threading
 
-from ._settings import redact_url
+from ._redact import redact_url
 from .errors import UsageError
 
 __all__ = ['Results', 'ChatStream', 'AsyncChatStream', 'Turns', 'StreamCancelled']

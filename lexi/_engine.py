@@ -217,6 +217,8 @@ def _send(s: Settings, kw: dict, make_view, pending: list, prefill, log: Log, st
         try:
             if s.rate_limit is not None and (wait := s.rate_limit.reserve(tokens)) > 0: yield Wait(wait, 'rate limit')
             resp = yield send
+            if tokens and isinstance(used := get(get(resp, 'usage'), 'total_tokens'), int):
+                s.rate_limit.settle(tokens, used)   # the estimate booked before sending, corrected by the reply's usage
             if get(resp, 'choices') == []: log.record([], resp, s.model)   # billed all the same
             return resp, _reply(resp, prefill, s.model)
         except Exception as e:

@@ -7,7 +7,8 @@ import os
 from collections.abc import Mapping
 
 from . import _caps
-from ._settings import Settings, secret_name
+from ._redact import secret_name
+from ._settings import Settings
 from ._util import get
 from .errors import UsageError
 

@@ -16,8 +16,7 @@ of processes.
 from __future__ import annotations
 import threading
 
-from .errors import UsageError
-from .resilience import RateLimitUnavailableError
+from .errors import RateLimitUnavailableError, UsageError
 
 __all__ = ['RedisSchedule', 'PREFIX']
 
@@ -113,5 +112,5 @@ def _client(url: str):
 
 def _shown(url: str) -> str:
     "`url` with any password masked."
-    from ._settings import redact_url
+    from ._redact import redact_url
     return redact_url(url)

@@ -8,7 +8,7 @@ The `ToolError` family names those failures for code that calls tools directly.
 from __future__ import annotations
 
 __all__ = ['LexiError', 'UsageError', 'IncompleteResponseError', 'EmptyResponseError', 'ToolError', 'UnknownToolError',
-           'ToolArgumentsError', 'ToolExecutionError', 'StructuredOutputError', 'is_retryable']
+           'ToolArgumentsError', 'ToolExecutionError', 'StructuredOutputError', 'RateLimitUnavailableError', 'is_retryable']
 
 # HTTP statuses below 500 for which the same request may succeed later: timeout, conflict, too early, rate
 # limit. Every 5xx (Anthropic's 529 "overloaded" included) is retryable too; other 4xx say the request is wrong.
@@ -146,3 +146,9 @@ def _network_error(exc) -> bool:
     import sys
     httpx = sys.modules.get('httpx')
     return httpx is not None and isinstance(exc, (httpx.TimeoutException, httpx.TransportError))
+
+
+class RateLimitUnavailableError(LexiError):
+    """A shared `RateLimit(redis=...)` could not use its Redis (unreachable, or it refused the command). Nothing was
+    sent and chat.hist is unchanged. lexi never falls back to a limit kept in one process, which would multiply the
+    real rate by the number of processes: catch this to decide (wait and try again, alert, stop)."""

@@ -19,7 +19,7 @@ import email.utils
 import threading
 import time
 
-from .errors import LexiError, UsageError
+from .errors import RateLimitUnavailableError, UsageError
 
 __all__ = ['RateLimit', 'RateLimitUnavailableError', 'retry_wait', 'retry_after']
 
@@ -51,12 +51,6 @@ def retry_wait(exc: BaseException,  # the error of the failed attempt
     state = tenacity.RetryCallState(None, None, (), {})
     state.attempt_number = attempt
     return min(tenacity.wait_exponential_jitter(max=max_wait)(state), max_wait)
-
-
-class RateLimitUnavailableError(LexiError):
-    """A shared `RateLimit(redis=...)` could not use its Redis (unreachable, or it refused the command). Nothing was
-    sent and chat.hist is unchanged. lexi never falls back to a limit kept in one process, which would multiply the
-    real rate by the number of processes: catch this to decide (wait and try again, alert, stop)."""
 
 
 class RateLimit:
@@ -136,7 +130,7 @@ class RateLimit:
         parts = ([f'rpm={self.rpm}'] * bool(self.rpm) + [f'tpm={self.tpm}'] * bool(self.tpm)
                  + [f'burst={self.burst}'] * (self.burst > 1))
         if self.redis:
-            from ._settings import redact_url
+            from ._redact import redact_url
             parts += [f'redis={redact_url(self.redis)!r}', f'key={self.key!r}']
         return f'RateLimit({", ".join(parts)})'
 

@@ -48,7 +48,8 @@ from pathlib import Path
 from ._litellm import message_from_dict, sendable
 from ._portable import _is_server_call
 from ._saved_format import REQUEST_PARAMS, problem
-from ._settings import Settings, _default, redact_url, secret_name
+from ._redact import redact_url, secret_name
+from ._settings import Settings, _default
 from .errors import UsageError
 from .usage import Use
 

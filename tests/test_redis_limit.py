@@ -220,3 +220,16 @@ def test_four_processes_sharing_one_limit_keep_to_the_quota_and_use_it(standin, 
     assert all(r[0] > 0 for r in results), said            # every process took part
     rate = (len(w.admitted) - 1) / (w.admitted[-1] - w.admitted[0])
     assert len(w.admitted) >= 0.9 * SECONDS * budget and rate >= 0.9 * budget, f'{rate:.2f} a second; {said}'
+
+
+def test_a_chat_corrects_the_booked_tokens_with_the_replys_usage():
+    from lexi import Chat, RateLimit
+    from lexi.testing import Reply, Scripted
+    lim = RateLimit(tpm=60_000)
+    settled = []
+    real = lim.settle
+    lim.settle = lambda reserved, actual: settled.append((reserved, actual)) or real(reserved, actual)
+    Chat('openai/gpt-4.1', backend=Scripted(Reply(text='ok', usage={'input': 10, 'output': 50})), rate_limit=lim,
+         max_tokens=4000)('hi')
+    (reserved, actual), = settled
+    assert reserved >= 4000 and actual == 60
