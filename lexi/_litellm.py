@@ -7,6 +7,7 @@ except: `lm()` turns LiteLLM's stdout banners off once, at lexi's first use of L
 and `patch_litellm`, which does so only when called and is undone by `unpatch_litellm`.
 """
 from __future__ import annotations
+import asyncio
 import copy
 import importlib
 import inspect
@@ -19,7 +20,7 @@ import uuid as _std_uuid
 from collections.abc import Mapping
 from functools import lru_cache
 
-__all__ = ['lm', 'lm_types', 'close_stream', 'aclose_stream', 'patch_litellm', 'unpatch_litellm', 'FIXED_ID', 'FIXED_CREATED',
+__all__ = ['lm', 'lm_types', 'close_stream', 'aclose_stream', 'aclose_loop_clients', 'patch_litellm', 'unpatch_litellm', 'FIXED_ID', 'FIXED_CREATED',
            'completion_params', 'hidden_params', 'answered_model', 'is_router', 'router_models', 'sendable',
            'set_fields', 'assistant_message', 'stream_chunk', 'version', 'litellm_error_kind', 'response_headers', 'refused_by_client',
            'count_tokens', 'stall_guard', 'astall_timeout', 'async_timeout_error']
@@ -187,6 +188,46 @@ async def aclose_stream(stream) -> None:
     for close in ([aclose] if callable(aclose) else []) + [r.aclose for r in found]:
         try: await close()
         except Exception: pass
+
+
+async def aclose_loop_clients() -> None:
+    """Close the aiohttp sessions LiteLLM's clients hold for the running event loop, and forget its clients cached for
+    that loop; for code that created the loop, once nothing else runs on it, just before closing it. LiteLLM keeps
+    its HTTP clients in a cache keyed by event loop, and some (the module-level one) across loops, each holding the
+    aiohttp session of the last loop that used it; it closes them only at interpreter exit, when a closed loop's
+    sessions can no longer be closed, so the interpreter's teardown reports each with a traceback
+    ("ClientSession.__del__ ... sys.meta_path is None", LiteLLM 1.106). The clients themselves stay open (one may
+    be shared with other loops): LiteLLM opens a new session when one is used again. Best effort."""
+    mod = sys.modules.get('litellm')
+    cache = getattr(mod, 'in_memory_llm_clients_cache', None)
+    scoped = getattr(cache, 'update_cache_key_with_event_loop', None)
+    suffix = scoped('') if callable(scoped) else ''     # LiteLLM's own key suffix for the running loop
+    if not suffix: return
+    shared = vars(mod).get('module_level_aclient')       # read without creating it (LiteLLM makes it on first access)
+    for client in [*cache.cache_dict.values(), shared]:
+        if (session := _loop_session(client)) is not None: await _aclose(session)
+    for key in [k for k in list(cache.cache_dict) if isinstance(k, str) and k.endswith(suffix)]:
+        cache.cache_dict.pop(key, None)
+        getattr(cache, 'ttl_dict', {}).pop(key, None)
+
+
+def _loop_session(client):
+    "The open aiohttp session of the running loop under a LiteLLM client (its httpx client's transport), if any."
+    aiohttp = sys.modules.get('aiohttp')
+    for holder in (client, getattr(client, 'client', None), getattr(client, '_client', None)):
+        session = getattr(getattr(holder, '_transport', None), 'client', None)
+        if aiohttp is not None and isinstance(session, aiohttp.ClientSession) and not session.closed \
+                and getattr(session, '_loop', None) is asyncio.get_running_loop():
+            return session
+    return None
+
+
+async def _aclose(client):
+    close = getattr(client, 'aclose', None) or getattr(client, 'close', None)
+    try:
+        done = close() if callable(close) else None
+        if inspect.isawaitable(done): await done
+    except Exception: pass
 
 
 # ---------------------------------------------------------------- reading LiteLLM's objects

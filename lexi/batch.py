@@ -7,6 +7,7 @@ import warnings
 from collections.abc import Mapping
 from typing import Any
 
+from ._litellm import aclose_loop_clients
 from .errors import UsageError
 
 __all__ = ['batch', 'abatch']
@@ -113,6 +114,7 @@ class _Runner:
             except BaseException as e:   # the task's own exception carries .results; asyncio.run raises a new one
                 self.partial = getattr(e, 'results', None)
                 raise
+            finally: await aclose_loop_clients()   # this loop is lexi's: close LiteLLM's clients of it before it closes
         try: self.outcome = ('ok', asyncio.run(main()))
         except BaseException as e: self.outcome = ('error', e)
         finally: self.ready.set(); self.finished.set()

@@ -78,3 +78,19 @@ def redis_url(tmp_path_factory):
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait()
+
+
+# -- LiteLLM's HTTP clients of an async test's event loop are closed before pytest-asyncio closes that loop. LiteLLM
+# closes them only at interpreter exit, when a closed loop's aiohttp sessions can no longer be closed: on LiteLLM
+# 1.106 the run then ended with a "ClientSession.__del__ ... sys.meta_path is None" traceback after the summary.
+@pytest.fixture
+async def _litellm_clients_closed():
+    yield
+    from lexi._litellm import aclose_loop_clients
+    await aclose_loop_clients()
+
+
+def pytest_collection_modifyitems(items):
+    import inspect
+    for item in items:
+        if inspect.iscoroutinefunction(getattr(item, 'function', None)): item.fixturenames.append('_litellm_clients_closed')

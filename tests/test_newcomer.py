@@ -202,3 +202,41 @@ def test_failed_and_retried_calls_print_nothing_to_stdout_unless_the_user_turns_
     before, after = out.stdout.split('---')
     assert before == ''
     assert 'Give Feedback / Get Help' in after
+
+
+# ---------------------------------------------------------------- what lexi opens on its own event loops it closes
+
+def open_sessions_of_closed_loops() -> set:
+    "ids of the aiohttp sessions still open whose event loop has closed (what interpreter teardown would report)."
+    import gc, aiohttp
+    gc.collect()
+    return {id(s) for s in gc.get_objects()
+            if isinstance(s, aiohttp.ClientSession) and not s.closed and s._loop.is_closed()}
+
+
+@pytest.mark.parametrize('provider', list(MODELS))
+def test_batch_closes_litellms_sessions_of_its_own_loop(standin, provider):
+    from lexi import batch
+    before = open_sessions_of_closed_loops()
+    standin.queue('one', 'two')
+    out = batch(['a', 'b'], MODELS[provider], progress=False, **standin.kwargs(provider))
+    assert sorted(r.choices[0].message.content for r in out) == ['one', 'two']
+    assert open_sessions_of_closed_loops() - before == set()
+
+
+def test_closing_a_loops_clients_leaves_none_open_and_later_loops_still_work(standin):
+    from lexi._litellm import aclose_loop_clients
+    standin.queue(Reply(text='one two three four', cut_after=2), *['ok'] * 4)
+    async def run(close: bool):
+        with pytest.raises(litellm.exceptions.MidStreamFallbackError):   # a stream cut mid-way (a shared client's)
+            async for _ in await litellm.acompletion(model=MODELS['gemini'], messages=[{'role': 'user', 'content': 'hi'}],
+                                                     stream=True, **standin.kwargs('gemini')): pass
+        for p in ('openai', 'gemini'): await AsyncChat(MODELS[p], **standin.kwargs(p))('hi')
+        if close: await aclose_loop_clients()
+    before = open_sessions_of_closed_loops()
+    asyncio.run(run(close=True))
+    assert open_sessions_of_closed_loops() - before == set()
+    standin.queue(*['ok'] * 2)
+    async def again():   # the clients LiteLLM shares across loops were not closed, only this loop's sessions
+        return [(await AsyncChat(MODELS[p], **standin.kwargs(p))('hi')).choices[0].message.content for p in ('openai', 'gemini')]
+    assert asyncio.run(again()) == ['ok', 'ok']
