@@ -33,16 +33,12 @@ _quieted = False
 
 
 def lm():
-    """The `litellm` module, imported on first use. The first time lexi uses it in a process, lexi sets
-    `litellm.suppress_debug_info = True`: otherwise LiteLLM prints "Give Feedback / Get Help" to stdout for every
-    failed request (those lexi retries and those the caller handles alike) and "Provider List" for a model name
-    it cannot place, and a library call must not write to stdout (LiteLLM's own Router sets the same switch). It is
-    set once only: set it back to False after that to see the banners again, and lexi leaves it so."""
+    """The `litellm` module, imported on first use. lexi's first use sets `litellm.suppress_debug_info = True`, once
+    (as LiteLLM's own Router does): otherwise LiteLLM prints "Give Feedback / Get Help" to stdout at every failed
+    request, retried or handled, and a library call must not write to stdout. Set it back to see them; lexi leaves it."""
     global _quieted
     mod = importlib.import_module('litellm')
-    if not _quieted:
-        _quieted = True
-        mod.suppress_debug_info = True
+    if not _quieted: _quieted, mod.suppress_debug_info = True, True
     return mod
 
 
@@ -191,13 +187,10 @@ async def aclose_stream(stream) -> None:
 
 
 async def aclose_loop_clients() -> None:
-    """Close the aiohttp sessions LiteLLM's clients hold for the running event loop, and forget its clients cached for
-    that loop; for code that created the loop, once nothing else runs on it, just before closing it. LiteLLM keeps
-    its HTTP clients in a cache keyed by event loop, and some (the module-level one) across loops, each holding the
-    aiohttp session of the last loop that used it; it closes them only at interpreter exit, when a closed loop's
-    sessions can no longer be closed, so the interpreter's teardown reports each with a traceback
-    ("ClientSession.__del__ ... sys.meta_path is None", LiteLLM 1.106). The clients themselves stay open (one may
-    be shared with other loops): LiteLLM opens a new session when one is used again. Best effort."""
+    """Close the aiohttp sessions LiteLLM's clients hold for the running event loop and forget the clients it cached
+    for that loop: for code that created the loop, once nothing else runs on it, before closing it. LiteLLM closes them
+    only at exit, when a closed loop's sessions no longer can be (LiteLLM 1.106 then prints "ClientSession.__del__ ...
+    sys.meta_path is None"). The clients stay open (one may serve other loops): LiteLLM opens a new session if needed."""
     mod = sys.modules.get('litellm')
     cache = getattr(mod, 'in_memory_llm_clients_cache', None)
     scoped = getattr(cache, 'update_cache_key_with_event_loop', None)
