@@ -7,13 +7,14 @@ which of them are known to lack a capability.
 """
 from __future__ import annotations
 import os
+import re
 from functools import lru_cache
 from typing import Callable, Iterable
 
 from ._litellm import lm
 
 __all__ = ['model_info', 'provider', 'has_search', 'has_reasoning', 'takes_audio', 'takes_schema', 'uses_cache_ckpts',
-           'lacking', 'wants_ckpts', 'missing_key']
+           'lacking', 'wants_ckpts', 'missing_key', 'searches_beside_tools']
 
 # Providers whose prompt cache needs explicit checkpoints (cache_control) in the request.
 # OpenAI, DeepSeek and Gemini's implicit caching need none.
@@ -61,6 +62,13 @@ def has_search(model: str) -> bool | None:
     "Web search through `web_search_options`; LiteLLM's supports_web_search flag misses some models."
     i = model_info(model)
     return bool(i.get('supports_web_search') or i.get('search_context_cost_per_query')) if i else None
+
+
+def searches_beside_tools(model: str) -> bool:
+    """Gemini 3 runs Google Search in the same request as function tools, when asked to
+    (`include_server_side_tool_invocations`); without that LiteLLM drops the search tool from such a request
+    without a word. Earlier Gemini models take one or the other."""
+    return provider(model) in _CKPT_UPLOADS and re.search(r'gemini-3', model) is not None
 
 
 def has_reasoning(model: str) -> bool | None:

@@ -9,6 +9,7 @@ or server error, which looks retryable; `check_message` makes it a UsageError be
 from __future__ import annotations
 from collections.abc import Mapping
 
+from . import _caps
 from ._cache import ckpt_positions, limit_ckpts
 from ._litellm import is_router, sendable
 from ._portable import shaper, user_first
@@ -65,7 +66,10 @@ def build_request(s: Settings,           # the call's settings
         if tc is not None: kw['tool_choice'] = tc
     if s.temp is not None: kw['temperature'] = s.temp
     if s.think: kw['reasoning_effort'] = EFFORT[s.think]
-    if s.search and not final: kw['web_search_options'] = {'search_context_size': EFFORT[s.search]}
+    if s.search and not final:
+        kw['web_search_options'] = {'search_context_size': EFFORT[s.search]}
+        if s.tools and all(map(_caps.searches_beside_tools, reach or [s.model])):
+            kw['include_server_side_tool_invocations'] = True   # else LiteLLM drops search when tools come too
     if s.timeout is not None: kw['timeout'] = s.timeout
     if not callable_backend(s.backend) and 'max_retries' not in s.completion_kwargs: kw['max_retries'] = 0  # lexi retries
     kw.update(s.completion_kwargs)

@@ -251,3 +251,14 @@ def test_the_stand_in_checks_gemini3_signatures_as_gemini_does(standin, case):
     assert answer.status_code == 400 and answer.json()['error']['message'].startswith(refused)
     assert len(standin.violations) == 1 and standin.pending
     standin.violations.clear()
+
+
+def test_gemini_3_gets_search_and_function_tools_in_one_request(standin):
+    from lexi import Chat
+    standin.queue(Reply(text='Found it.'))
+    from test_shapes_kit import simple_add
+    chat = Chat(G3, tools=[simple_add], **standin.kwargs("gemini"))
+    chat('Look it up, then add.', search='l')
+    tools = standin.requests[-1].body['tools']
+    assert any('googleSearch' in t or 'google_search' in t for t in tools)             # not dropped beside the functions
+    assert any('functionDeclarations' in t or 'function_declarations' in t for t in tools)
