@@ -17,7 +17,7 @@ from fastcore.basics import noop
 from ._backend import _PER_DEPLOYMENT, acomplete, check_backend, complete, routed
 from ._calls import AsyncChatStream, ChatStream, Results, StreamCancelled, Turns
 from ._engine import Log, RunTools, Send, Wait, turn
-from ._settings import (CALL_POSITIONAL, FINAL_PROMPT, INIT_POSITIONAL, Settings, call_signature, init_signature,
+from ._settings import (FINAL_PROMPT, INIT_POSITIONAL, Settings, call_signature, init_signature,
                         options_doc, redact_url, split_positional)
 from ._util import get
 from .display import register_notebook_display

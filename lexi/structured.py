@@ -16,7 +16,6 @@ StructuredOutputError. A type whose schema is not an object is wrapped as {"resu
 This module is pure: the turn engine (lexi/_engine.py) asks it what to send and what a reply means.
 """
 from __future__ import annotations
-import copy
 import dataclasses
 import json
 import re

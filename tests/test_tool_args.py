@@ -17,18 +17,10 @@ from lexi.testing import Reply, Scripted, ToolCall
 from lexi.tools import ArgsRefused, acall_tool, arg_errors, call_tool, lite_mk_func, mk_ns
 from lexi.usage import Use
 
-
-def tc(name, args, tcid='call_1'):
-    return {'id': tcid, 'type': 'function', 'function': {'name': name, 'arguments': args if isinstance(args, str) else json.dumps(args)}}
+from test_tools import tc as tool_call, walk
 
 
-def walk(o):
-    "Every dict in a nested structure."
-    if isinstance(o, dict):
-        yield o
-        for v in o.values(): yield from walk(v)
-    elif isinstance(o, list):
-        for v in o: yield from walk(v)
+def tc(name, args, tcid='call_1'): return tool_call(name, args, tcid)
 
 
 class Order(BaseModel):
