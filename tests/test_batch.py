@@ -109,7 +109,7 @@ def test_interrupting_a_sync_batch_cancels_the_rest_and_keeps_what_finished():
             batch([f'p{i}' for i in range(20)], Chat(MODEL, backend=backend), concurrency=2, progress=False)
     finally: signal.signal(signal.SIGINT, previous)
     done = [r for r in ei.value.results if r is not None]
-    assert 2 <= len(done) < 20 and len(started) < 20   # what finished is kept; the rest never started
+    assert 1 <= len(done) < 20 and len(started) < 20   # what finished is kept (a reply just back may not be in yet); the rest never started
 
 
 async def test_sync_batch_works_while_an_event_loop_runs():
