@@ -112,19 +112,25 @@ def _unline(line: str) -> str:
     return ''.join(out)
 
 
-def code_lines(text: str) -> tuple[set, str | None]:
-    """The line numbers markdown-it sees as code in `text`, and the fence markup of a code block still open
-    at its end (None when none is). Fenced blocks count at any depth (lists, quotes); indented code only at
-    the top level, where renderers agree on it."""
+def _code(text: str) -> tuple[set, object]:
+    "The line numbers markdown-it sees as code in `text`, and the last fence token (None when there is none)."
     lines, last_fence = set(), None
     for t in _parser().parse(text):
         if t.map is None or t.type not in ('fence', 'code_block') or (t.type == 'code_block' and t.level): continue
         lines.update(range(*t.map))
         if t.type == 'fence': last_fence = t
+    return lines, last_fence
+
+
+def code_lines(text: str) -> tuple[set, str | None]:
+    """The line numbers markdown-it sees as code in `text`, and the fence markup of a code block still open
+    at its end (None when none is). Fenced blocks count at any depth (lists, quotes); indented code only at
+    the top level, where renderers agree on it."""
+    lines, last_fence = _code(text)
     n_lines = len(_LINES.split(text)) // 2 + 1
     if last_fence is None or last_fence.map[1] < n_lines: return lines, None
-    probe, _ = code_lines(text + '\n\nx') if not text.endswith('\n\nx') else (set(), None)
-    return lines, (last_fence.markup if n_lines + 1 in probe else None)   # a line after the end is code only while the block is open
+    probe, _ = _code(text + '\n\nx')   # a line after the end is code only while the block is still open
+    return lines, (last_fence.markup if n_lines + 1 in probe else None)
 
 
 def inert(text: str) -> str:

@@ -98,3 +98,8 @@ def test_restore_gives_back_every_text(text):
 def test_nothing_from_any_text_is_live_in_either_renderer(text):
     out = inert(text)
     for name, render in RENDERERS.items(): assert live(render(out)) == [], (name, out)
+
+
+def test_an_open_code_block_ending_in_a_short_last_line_is_closed_too():
+    text = '```\ncode <x>\n\nx'
+    assert inert(text).endswith(CLOSED_MARKER) and restore(inert(text)) == text
