@@ -14,16 +14,16 @@ import inspect
 import random
 import re
 import sys
-import threading
-import time
 import uuid as _std_uuid
 from collections.abc import Mapping
 from functools import lru_cache
 
+from ._watchdog import Watchdog
+
 __all__ = ['lm', 'lm_types', 'close_stream', 'aclose_stream', 'aclose_loop_clients', 'patch_litellm', 'unpatch_litellm', 'FIXED_ID', 'FIXED_CREATED',
            'completion_params', 'hidden_params', 'answered_model', 'is_router', 'router_models', 'sendable',
            'set_fields', 'assistant_message', 'stream_chunk', 'version', 'litellm_error_kind', 'response_headers', 'refused_by_client',
-           'count_tokens', 'stall_guard', 'astall_timeout', 'async_timeout_error']
+           'count_tokens', 'stall_guard', 'astall_timeout', 'timeout_error']
 
 FIXED_ID = 'chatcmpl-xxx'      # the `id` of every response while patched
 FIXED_CREATED = 1000000000     # the `created` timestamp of every response while patched
@@ -369,33 +369,19 @@ def count_tokens(model: str, messages: list) -> int:
 _OWN_STREAM_TIMEOUT = (1, 108)
 
 
-def _timeout_error(seconds: float):
+def timeout_error(seconds: float):
+    "The litellm.Timeout a stream read ends in when nothing came for `seconds`."
     return lm().Timeout(message=f'lexi: the stream sent nothing for {seconds:g} s (timeout={seconds:g})',
                         model='', llm_provider='')
 
 
-class _StallGuard:
-    "Closes the stream when one read waits longer than `seconds` (a thread of its own watches)."
-    def __init__(self, stream, seconds: float):
-        self.stream, self.seconds, self.fired = stream, seconds, False
-        self._since, self._done = None, threading.Event()
-        threading.Thread(target=self._watch, daemon=True, name='lexi-stall-guard').start()
-
-    def reading(self, on: bool): self._since = time.monotonic() if on else None
-
-    def _watch(self):
-        while not self._done.wait(self.seconds / 4):
-            since = self._since
-            if since is not None and time.monotonic() - since > self.seconds:
-                self.fired = True
-                close_stream(self.stream)
-                return
-
-    def stop(self): self._done.set()
+class _StallGuard(Watchdog):
+    "Closes the stream when one read waits longer than `seconds`; the read then ends in litellm.Timeout."
+    def __init__(self, stream, seconds: float): super().__init__(seconds, lambda: close_stream(stream))
 
     def error(self, cause: BaseException):
         "The error a read ends in: litellm.Timeout when the guard closed the stream, else `cause`."
-        return _timeout_error(self.seconds) if self.fired else cause
+        return timeout_error(self.seconds) if self.fired else cause
 
 
 def stall_guard(stream, seconds: float | None):
@@ -407,7 +393,3 @@ def stall_guard(stream, seconds: float | None):
 def astall_timeout(seconds: float | None) -> float | None:
     "The time limit lexi puts on each read of an async stream (see above); None when LiteLLM keeps it itself."
     return None if seconds is None or version() >= _OWN_STREAM_TIMEOUT else seconds
-
-
-def async_timeout_error(seconds: float):
-    return _timeout_error(seconds)

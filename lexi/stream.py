@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, AsyncIterable, Callable, Iterable
 from fastcore.basics import noop
 
 from ._assemble import chunk_delta, compact_text_runs, get, restore_dropped
-from ._litellm import aclose_stream, astall_timeout, async_timeout_error, close_stream, lm, stall_guard
+from ._litellm import aclose_stream, astall_timeout, close_stream, lm, stall_guard, timeout_error
 from .errors import UsageError
 from .tools import local_calls
 
@@ -110,7 +110,7 @@ class AsyncStreamCapture(_Capture):
                 while True:
                     try: chunk = await (asyncio.wait_for(it.__anext__(), limit) if limit else it.__anext__())
                     except StopAsyncIteration: break
-                    except asyncio.TimeoutError as e: raise async_timeout_error(limit) from e
+                    except asyncio.TimeoutError as e: raise timeout_error(limit) from e
                     yield self._take(chunk)
             else:
                 for chunk in self.gen: yield self._take(chunk)
