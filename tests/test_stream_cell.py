@@ -182,8 +182,7 @@ def test_in_terminal_ipython_a_stream_cell_value_prints_its_text_as_it_comes(cap
 
 
 def test_in_a_kernel_a_stream_cell_value_runs_live_and_an_async_one_says_how(tmp_path):
-    nbformat = pytest.importorskip('nbformat')
-    nbclient = pytest.importorskip('nbclient')
+    import nbclient, nbformat   # the docs extra, which make test installs: missing, this fails rather than skip
     cells = ["from lexi import Chat, AsyncChat, adisplay_stream\nfrom lexi.testing import Scripted, Reply\n"
              f"backend = Scripted(Reply(text={STORY!r}, chunk_size=6), 'Hello there.')\n"
              f"chat, achat = Chat({MODEL!r}, backend=backend), AsyncChat({MODEL!r}, backend=backend)",
