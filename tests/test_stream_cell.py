@@ -9,17 +9,13 @@ from pydantic import BaseModel
 from lexi import AsyncChat, Chat
 from lexi.testing import Reply, Scripted
 
+from test_display import FakeClock
+
 MODEL = 'anthropic/claude-sonnet-4-5'
 STORY = 'Once upon a time, a fox found a *very* old map.'
 
 
 
-class FakeClock:
-    "A monotonic clock that moves only by `step` per reading."
-    def __init__(self, step): self.t, self.step = 100.0, step
-    def __call__(self):
-        self.t += self.step
-        return self.t
 
 
 def published(shell) -> list:
